@@ -1,0 +1,112 @@
+import { AppError } from '../errors.js'
+
+// JITSI.md §4 step 1: characters the app drops when it parses its own URL.
+const JITSI_DROPPED_CHARS = /[:?#[\]@!$&'()*+,;=></"\s]/gu
+
+// Characters that could move the return URL to another origin or path; refused, not dropped,
+// because a legitimate room from the app never contains them.
+const PATH_BREAKING_CHARS = /[/\\@:]/u
+const ENCODED_PATH_BREAKERS = /%(?:2f|5c|[01][0-9a-f]|7f)/iu
+const CONTROL_CHARS = /\p{Cc}/u
+const ONLY_DOTS = /^(?:\.|%2e)+$/iu
+// With the `u` flag a surrogate range matches only a surrogate that is not part of a pair.
+const UNPAIRED_SURROGATE = /[\ud800-\udfff]/u
+
+const MAX_ROOM_LENGTH = 256
+const MAX_TENANT_LENGTH = 64
+
+const TENANT_SHAPE = /^(?:[\p{L}\p{N}\p{M}_-]|%[0-9a-f]{2})+$/iu
+const TENANT_DECODED_SHAPE = /^[\p{L}\p{N}\p{M}_-]+$/u
+
+function decodeLeniently(text: string): string {
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    return text
+  }
+}
+
+/**
+ * The room's backend-safe name: the form Prosody sees and the `room` claim must carry
+ * (JITSI.md §4). `Café` and `Caf%C3%A9` both give `caf%c3%a9`. Throws ERR_JITSI_ROOM_INVALID for
+ * text with an unpaired surrogate, which has no percent-encoded form.
+ */
+export function buildBackendSafeRoomName(room: string): string {
+  if (UNPAIRED_SURROGATE.test(room)) {
+    throw new AppError('ERR_JITSI_ROOM_INVALID', { detail: 'room has an unpaired surrogate' })
+  }
+  const stripped = room.replace(JITSI_DROPPED_CHARS, '')
+  const normalized = decodeLeniently(stripped).normalize('NFKC').toLowerCase()
+
+  return encodeURIComponent(normalized).toLowerCase()
+}
+
+/**
+ * Checks a room from the login request and returns it as it goes into the return path: with
+ * the characters Jitsi drops removed, otherwise as received (percent-escapes kept).
+ */
+export function validateRoomName(room: string): string {
+  if (room.trim() === '') {
+    throw new AppError('ERR_JITSI_ROOM_MISSING', { detail: 'room is empty' })
+  }
+  if (room.length > MAX_ROOM_LENGTH) {
+    throw new AppError('ERR_JITSI_ROOM_INVALID', {
+      detail: `room is over ${MAX_ROOM_LENGTH} chars`,
+    })
+  }
+  if (room.trim() === '*') {
+    throw new AppError('ERR_JITSI_ROOM_INVALID', {
+      detail: 'room "*" is not accepted from a request',
+    })
+  }
+  if (CONTROL_CHARS.test(room) || UNPAIRED_SURROGATE.test(room)) {
+    throw new AppError('ERR_JITSI_ROOM_INVALID', { detail: 'room has control characters' })
+  }
+  if (PATH_BREAKING_CHARS.test(room) || ENCODED_PATH_BREAKERS.test(room)) {
+    throw new AppError('ERR_JITSI_ROOM_INVALID', { detail: 'room has a path or origin separator' })
+  }
+
+  const stripped = room.replace(JITSI_DROPPED_CHARS, '')
+  if (stripped === '' || ONLY_DOTS.test(stripped)) {
+    throw new AppError('ERR_JITSI_ROOM_INVALID', { detail: 'room has no usable characters' })
+  }
+  if (CONTROL_CHARS.test(decodeLeniently(stripped))) {
+    throw new AppError('ERR_JITSI_ROOM_INVALID', { detail: 'room has control characters' })
+  }
+  if (buildBackendSafeRoomName(stripped) === '') {
+    throw new AppError('ERR_JITSI_ROOM_INVALID', { detail: 'room has no backend-safe name' })
+  }
+
+  return stripped
+}
+
+/**
+ * Checks a tenant path segment and returns it as typed (case kept). A tenant cannot hold a dot:
+ * Prosody maps tenant rooms to `[tenant]room@conference.<domain>` (JITSI.md §3).
+ */
+export function validateTenant(tenant: string): string {
+  if (tenant === '' || tenant.length > MAX_TENANT_LENGTH) {
+    throw new AppError('ERR_JITSI_TENANT_INVALID', {
+      detail: `tenant must be 1 to ${MAX_TENANT_LENGTH} chars`,
+    })
+  }
+  if (!TENANT_SHAPE.test(tenant)) {
+    throw new AppError('ERR_JITSI_TENANT_INVALID', {
+      detail: 'tenant may hold only letters, digits, "-", "_" and percent-encoded letters',
+    })
+  }
+
+  let decoded: string
+  try {
+    decoded = decodeURIComponent(tenant)
+  } catch {
+    throw new AppError('ERR_JITSI_TENANT_INVALID', { detail: 'tenant is not valid UTF-8' })
+  }
+  if (!TENANT_DECODED_SHAPE.test(decoded)) {
+    throw new AppError('ERR_JITSI_TENANT_INVALID', {
+      detail: 'tenant decodes to characters other than letters, digits, "-" and "_"',
+    })
+  }
+
+  return tenant
+}
