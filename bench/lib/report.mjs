@@ -1,0 +1,151 @@
+// Turns a benchmark result into Markdown tables and target checks.
+
+export const goals = {
+  floorRatio: 0.6,
+  loginsPerSecond: 1000,
+  ownHopP99Ms: 5,
+  idleRssMb: 80,
+  rssGrowth: 0.1,
+  readyMs: 1000,
+}
+
+const fmt = (value, digits = 1) => (value == null ? '–' : Number(value).toFixed(digits))
+const pct = (share) => (share == null ? '–' : `${Math.round(share * 100)}%`)
+const latencyCells = (l, keys) => keys.map((key) => fmt(l?.[key], 2)).join(' / ')
+
+function buildPhaseRow(phase) {
+  const l = phase.latencyMs
+  const note = [phase.loadSideSaturated ? '⚠ load side >90%' : '', phase.errors ? '⚠ errors' : '']
+  return [
+    phase.name,
+    fmt(phase.loginsPerSecond, 0),
+    latencyCells(l.login, ['p50', 'p90', 'p99', 'max']),
+    latencyCells(l.auth, ['p50', 'p99']),
+    latencyCells(l.redirect, ['p50', 'p99']),
+    latencyCells(l.redirectOwn, ['p50', 'p99']),
+    latencyCells(l.authorize, ['p50', 'p99']),
+    fmt(phase.cpu.targetMsPerLogin, 3),
+    pct(phase.cpu.targetShare),
+    `${pct(phase.cpu.stubShare)} + ${pct(phase.cpu.generatorShare)}`,
+    String(phase.errors),
+    note.filter(Boolean).join(', '),
+  ]
+}
+
+function buildTable(header, rows) {
+  const line = (cells) => `| ${cells.join(' | ')} |`
+  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n')
+}
+
+export function buildTargetSection(name, result) {
+  const rss = result.rssMb
+  const soak = result.soak
+  const lines = [
+    `### ${name}`,
+    '',
+    `ready ${result.readyMs} ms after spawn · RSS idle ${fmt(rss.idle)} MB, after ${rss.firstCount} logins ${fmt(rss.afterFirst)} MB` +
+      (rss.afterTotal != null ? `, after ${rss.totalCount} logins ${fmt(rss.afterTotal)} MB` : '') +
+      (soak ? ` · soak of ${soak.logins} logins took ${fmt(soak.elapsedMs / 1000)} s` : '') +
+      (result.logWarnings != null
+        ? ` · log: ${result.logLines} lines, ${result.logWarnings} at warn or above`
+        : ''),
+    '',
+    buildTable(
+      [
+        'phase',
+        'logins/s',
+        'login p50 / p90 / p99 / max ms',
+        '/oidc/auth p50 / p99',
+        '/oidc/redirect p50 / p99',
+        'redirect own p50 / p99',
+        'stub authorize p50 / p99',
+        'CPU ms / login',
+        'target CPU',
+        'stub + gen CPU',
+        'errors',
+        'note',
+      ],
+      result.phases.map(buildPhaseRow),
+    ),
+  ]
+  return lines.join('\n')
+}
+
+export function buildRatioTable(ratios) {
+  return buildTable(
+    ['phase', 'logins/s adapter ÷ floor', 'login p99 adapter ÷ floor'],
+    ratios.map((r) => [r.phase, fmt(r.throughput, 2), fmt(r.p99, 2)]),
+  )
+}
+
+export function buildChecksTable(checks) {
+  return buildTable(
+    ['target', 'goal', 'measured', 'met'],
+    checks.map((c) => [c.name, c.goal, c.measured, c.met == null ? '–' : c.met ? 'yes' : 'NO']),
+  )
+}
+
+/** Compares the adapter's phases with the floor's phase of the same name. */
+export function buildRatios(adapter, floor) {
+  return adapter.phases
+    .filter((phase) => phase.name !== 'warm-up' && phase.name !== 'soak')
+    .map((phase) => {
+      const match = floor.phases.find((f) => f.name === phase.name)
+      if (!match) return undefined
+      return {
+        phase: phase.name,
+        throughput: phase.loginsPerSecond / match.loginsPerSecond,
+        p99: phase.latencyMs.login.p99 / match.latencyMs.login.p99,
+      }
+    })
+    .filter(Boolean)
+}
+
+export function buildChecks(adapter, floor) {
+  const open = adapter.phases.find((p) => p.name.startsWith('open'))
+  const ownHopP99 = open ? Math.max(open.latencyMs.auth.p99, open.latencyMs.redirectOwn.p99) : null
+  const rss = adapter.rssMb
+  const growth = rss.afterTotal != null ? rss.afterTotal / rss.afterFirst - 1 : null
+  const throughputRatio = floor ? adapter.maxLoginsPerSecond / floor.maxLoginsPerSecond : null
+
+  return [
+    {
+      name: 'throughput vs floor',
+      goal: `≥ ${goals.floorRatio * 100}% of floor`,
+      measured: throughputRatio == null ? '–' : `${Math.round(throughputRatio * 100)}%`,
+      met: throughputRatio == null ? null : throughputRatio >= goals.floorRatio,
+    },
+    {
+      name: 'logins/s on one core',
+      goal: `≥ ${goals.loginsPerSecond}`,
+      measured: fmt(adapter.maxLoginsPerSecond, 0),
+      met: adapter.maxLoginsPerSecond >= goals.loginsPerSecond,
+    },
+    {
+      name: "adapter's own p99 per hop at 50% load",
+      goal: `≤ ${goals.ownHopP99Ms} ms`,
+      measured: open
+        ? `auth ${fmt(open.latencyMs.auth.p99, 2)}, redirect ${fmt(open.latencyMs.redirectOwn.p99, 2)}`
+        : '–',
+      met: ownHopP99 == null ? null : ownHopP99 <= goals.ownHopP99Ms,
+    },
+    {
+      name: 'idle RSS',
+      goal: `≤ ${goals.idleRssMb} MB`,
+      measured: `${fmt(rss.idle)} MB`,
+      met: rss.idle <= goals.idleRssMb,
+    },
+    {
+      name: `RSS after ${rss.totalCount ?? '–'} vs after ${rss.firstCount} logins`,
+      goal: `within ${goals.rssGrowth * 100}%`,
+      measured: growth == null ? '–' : `${growth >= 0 ? '+' : ''}${fmt(growth * 100)}%`,
+      met: growth == null ? null : Math.abs(growth) <= goals.rssGrowth,
+    },
+    {
+      name: 'ready after start',
+      goal: `≤ ${goals.readyMs} ms`,
+      measured: `${adapter.readyMs} ms`,
+      met: adapter.readyMs <= goals.readyMs,
+    },
+  ]
+}
