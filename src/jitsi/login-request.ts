@@ -159,11 +159,20 @@ function buildFromState(text: string, popup: boolean): LoginRequest {
   }
 }
 
+// Characters browsers leave literal in a path, which Jitsi then drops (JITSI.md §4 step 1).
+const LITERAL_PATH_CHARS_JITSI_DROPS = /[:@!$&'()*+,;=[\]]/g
+
 // The query parser already percent-decoded these values once; encode them again so that the
-// room matches what the app has in its address bar (`My Room` was `My%20Room` there).
+// room matches what the app has in its address bar (`My Room` was `My%20Room` there). Which
+// characters were escaped is lost: those browsers keep literal are taken to have been literal.
 function encodeQueryValue(value: string, code: ErrorCode): string {
+  const kept = value.replace(LITERAL_PATH_CHARS_JITSI_DROPS, '')
+  if (kept === '' && value !== '') {
+    throw new AppError(code, { detail: 'value has only characters Jitsi drops' })
+  }
+
   try {
-    return encodeURIComponent(value)
+    return encodeURIComponent(kept)
   } catch {
     throw new AppError(code, { detail: 'value has an unpaired surrogate' })
   }

@@ -335,6 +335,18 @@ describe('parseLoginRequest with roomname= or room=', () => {
     assert.equal(request.roomSafe, 'r%c3%a4ksm%c3%b6rg%c3%a5s')
   })
 
+  it('drops the characters Jitsi drops that browsers leave literal in a path', () => {
+    const request = parseLoginRequest({ roomname: "Team:Sync(Weekly)@Q3's" })
+
+    assert.equal(request.room, 'TeamSyncWeeklyQ3s')
+    assert.equal(request.roomSafe, 'teamsyncweeklyq3s')
+  })
+
+  it('refuses a query room made only of characters Jitsi drops', () => {
+    assert.throws(() => parseLoginRequest({ room: '*' }), { code: 'ERR_JITSI_ROOM_INVALID' })
+    assert.throws(() => parseLoginRequest({ room: '()' }), { code: 'ERR_JITSI_ROOM_INVALID' })
+  })
+
   it('keeps a literal percent sign as %25', () => {
     const request = parseLoginRequest({ room: '100%' })
 
