@@ -1,0 +1,78 @@
+import type { FastifyInstance } from 'fastify'
+
+import type { Config } from '../config/index.js'
+import { buildApp } from '../http/app.js'
+import type { LoginCounters } from '../http/events.js'
+import type { Logger } from '../log.js'
+import { OidcProvider, type ProviderHooks } from '../oidc/provider.js'
+
+export interface RunningService {
+  app: FastifyInstance
+  provider: OidcProvider
+  /** The address actually bound (the port may have been 0). */
+  url: string
+  close(): Promise<void>
+}
+
+export interface ServeOptions {
+  config: Config
+  logger: Logger
+  counters?: LoginCounters
+  providerHooks?: ProviderHooks
+}
+
+/**
+ * Starts the service: the listener first, so health checks answer at once, then discovery,
+ * which retries in the background while the provider is down.
+ */
+export async function startService(options: ServeOptions): Promise<RunningService> {
+  const { config, logger } = options
+  logStartup(config, logger)
+
+  const provider = new OidcProvider(config.oidc, logger, options.providerHooks)
+  const app = await buildApp({
+    config,
+    provider,
+    logger,
+    ...(options.counters ? { counters: options.counters } : {}),
+  })
+  const url = await app.listen({ host: config.server.host, port: config.server.port })
+  await provider.start()
+
+  return {
+    app,
+    provider,
+    url,
+    async close() {
+      provider.stop()
+      await app.close()
+    },
+  }
+}
+
+function logStartup(config: Config, logger: Logger): void {
+  for (const warning of config.warnings) logger.warn({ event: 'config.warning' }, warning)
+  for (const legacy of config.legacy) {
+    const message = legacy.target
+      ? `${legacy.name} (from ${legacy.from}) is read as ${legacy.target}; rename it when convenient`
+      : `${legacy.name} (from ${legacy.from}): ${legacy.note}`
+    logger.info({ event: 'config.legacy', name: legacy.name, target: legacy.target }, message)
+  }
+
+  const adapter = config.jitsi.adapterPublicUrl.href
+  logger.info(
+    {
+      event: 'config.summary',
+      issuer: config.oidc.issuer ?? config.oidc.discoveryUrl,
+      redirectUri: config.jitsi.redirectUri,
+      jitsi: config.jitsi.baseUrl.href,
+      jwtIssuer: config.token.issuer,
+      jwtAudience: config.token.audience,
+      jwtSubject: config.token.subject,
+      roomScope: config.token.roomScope,
+      // K30: the exact line for Jitsi's config.js, so a missing nginx location is easy to spot.
+      tokenAuthUrl: `${adapter}oidc/auth?state={state}`,
+    },
+    `register ${config.jitsi.redirectUri} at the provider; set config.tokenAuthUrl = '${adapter}oidc/auth?state={state}' in Jitsi; nginx must forward location /oidc/ to this service`,
+  )
+}

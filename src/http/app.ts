@@ -1,0 +1,97 @@
+import { randomUUID } from 'node:crypto'
+
+import fastifyCookie from '@fastify/cookie'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+
+import type { Config } from '../config/index.js'
+import { stripQuery, type Logger } from '../log.js'
+import type { OidcProvider } from '../oidc/provider.js'
+import { buildLoginEvents, type LoginCounters } from './events.js'
+import { registerLoginRoutes } from './login-routes.js'
+import { sendError, toHttpError } from './reply.js'
+
+export interface AppDeps {
+  config: Config
+  provider: OidcProvider
+  logger: Logger
+  counters?: LoginCounters
+  /** Milliseconds since the epoch; tests move the clock. */
+  now?: () => number
+}
+
+/** Request ids from a proxy are kept only when short and plain, so they cannot forge log lines. */
+const safeRequestId = /^[A-Za-z0-9._:-]{1,64}$/
+
+/**
+ * Builds the HTTP app: every route lives under `/oidc/` so one nginx location serves it all,
+ * every response carries the security headers, and one handler turns errors into pages.
+ */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { config, provider } = deps
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    trustProxy: config.server.trustProxy,
+    disableRequestLogging: false,
+    bodyLimit: 16 * 1024,
+    maxParamLength: 512,
+    requestIdHeader: false,
+    genReqId: (request) => {
+      const header = request.headers['x-request-id']
+      return typeof header === 'string' && safeRequestId.test(header) ? header : randomUUID()
+    },
+    return503OnClosing: true,
+  })
+
+  await app.register(fastifyCookie)
+
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+    reply.header('cache-control', 'no-store')
+    // The Jitsi JWT travels in URLs: never let it leak to another site in a Referer header.
+    reply.header('referrer-policy', 'no-referrer')
+    reply.header('x-content-type-options', 'nosniff')
+    reply.header('x-frame-options', 'DENY')
+  })
+
+  app.get('/oidc/health', async () => ({ status: 'ok' }))
+
+  app.get('/oidc/ready', async (_request, reply) => {
+    const status = provider.status
+    const ready = status.state === 'ready'
+    return reply.status(ready ? 200 : 503).send({
+      status: ready ? 'ready' : 'not-ready',
+      provider: status.state,
+      ...(status.state === 'unavailable'
+        ? { code: status.code, retryInSeconds: status.retryInSeconds }
+        : {}),
+    })
+  })
+
+  registerLoginRoutes(app, {
+    config,
+    provider,
+    events: buildLoginEvents(deps.counters),
+    ...(deps.now ? { now: deps.now } : {}),
+  })
+
+  const homeLinks = [
+    { href: config.jitsi.baseUrl.href, label: 'Back to the meeting site', primary: true },
+  ]
+
+  app.setNotFoundHandler((request, reply) => {
+    return sendError(request, reply, toHttpError({ statusCode: 404 }), homeLinks)
+  })
+
+  app.setErrorHandler((error, request, reply) => {
+    const appError = toHttpError(error)
+    const fields = { code: appError.code, reason: appError.message, path: stripQuery(request.url) }
+    if (appError.status >= 500 && appError.code !== 'ERR_OIDC_PROVIDER_UNAVAILABLE') {
+      request.log.error({ ...fields, err: error }, 'request failed')
+    } else {
+      request.log.info(fields, 'request refused')
+    }
+    return sendError(request, reply, appError, homeLinks)
+  })
+
+  return app
+}

@@ -1,0 +1,256 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+
+import type { Config } from '../config/index.js'
+import { AppError } from '../errors.js'
+import { parseLoginRequest, type LoginRequest } from '../jitsi/login-request.js'
+import { buildReturnTarget, buildRoomUrl, type ReturnTarget } from '../jitsi/return.js'
+import { assertProsodyAccepts, buildJitsiClaims, signJitsiToken } from '../jitsi/token.js'
+import { buildAuthorizationRequest, completeAuthorization } from '../oidc/login.js'
+import type { OidcProvider } from '../oidc/provider.js'
+import { decideAccess } from '../policy/decide.js'
+import { buildIdentity, mergeClaims } from '../policy/identity.js'
+import {
+  buildTransactionCookieName,
+  openTransaction,
+  sealTransaction,
+  transactionCookiePrefix,
+  transactionTtlSeconds,
+  type Transaction,
+} from '../transaction.js'
+import { renderReturnPage } from './return-pages.js'
+import { sendError, sendPage } from './reply.js'
+import type { LoginEvents } from './events.js'
+
+export interface LoginRouteDeps {
+  config: Config
+  provider: OidcProvider
+  events: LoginEvents
+  now?: () => number
+}
+
+const callbackPaths = ['/oidc/redirect', '/oidc/tokenize']
+
+/**
+ * The login pipeline's two HTTP steps: `/oidc/auth` turns Jitsi's request into a sealed
+ * transaction and a redirect to the provider; the callback turns the provider's answer into
+ * a Jitsi token and the way back to the room (see DESIGN.md).
+ */
+export function registerLoginRoutes(app: FastifyInstance, deps: LoginRouteDeps): void {
+  const { config, provider, events } = deps
+  const nowSeconds = () => Math.floor((deps.now?.() ?? Date.now()) / 1000)
+
+  const cookieOptions = {
+    path: '/oidc/',
+    httpOnly: true,
+    sameSite: 'lax' as const,
+    secure: config.server.secureCookies,
+  }
+
+  async function startLogin(reply: FastifyReply, request: LoginRequest, silent: boolean) {
+    const configuration = provider.requireConfiguration()
+    const authorization = await buildAuthorizationRequest(
+      configuration,
+      config.oidc,
+      config.jitsi.redirectUri,
+      { silent },
+    )
+    const transaction: Transaction = {
+      state: authorization.state,
+      nonce: authorization.nonce,
+      codeVerifier: authorization.codeVerifier,
+      request,
+      ...(silent ? { silent } : {}),
+    }
+    const sealed = await sealTransaction(transaction, config.server.cookieKey, nowSeconds())
+
+    return reply
+      .setCookie(buildTransactionCookieName(authorization.state), sealed, {
+        ...cookieOptions,
+        maxAge: transactionTtlSeconds,
+      })
+      .redirect(authorization.url.href, 302)
+  }
+
+  app.get('/oidc/auth', async (request, reply) => {
+    const loginRequest = parseLoginRequest(request.query as Record<string, unknown>)
+    events.loginStarted(request, loginRequest)
+    return startLogin(reply, loginRequest, config.oidc.silentLogin)
+  })
+
+  const handleCallback = async (request: FastifyRequest, reply: FastifyReply) => {
+    const started = performance.now()
+    const query = request.query as Record<string, unknown>
+    let transaction: Transaction | undefined
+
+    try {
+      transaction = await takeTransaction(request, reply, query)
+      const providerError = typeof query['error'] === 'string' ? query['error'] : undefined
+      if (providerError === 'access_denied')
+        return handleCancel(request, reply, transaction.request)
+      if (
+        transaction.silent &&
+        providerError &&
+        /^(login|interaction|consent|account_selection)_required$/.test(providerError)
+      ) {
+        // The silent attempt found no provider session: ask interactively, once (K13).
+        events.silentLoginFellBack(request)
+        return await startLogin(reply, transaction.request, false)
+      }
+
+      const callbackUrl = new URL(config.jitsi.redirectUri)
+      callbackUrl.search = rawQuery(request.url)
+      const login = await completeAuthorization(
+        provider.requireConfiguration(),
+        config.oidc,
+        callbackUrl,
+        transaction,
+        nowSeconds(),
+      )
+
+      const claims = !login.userinfo
+        ? login.idTokenClaims
+        : login.idToken
+          ? mergeClaims(login.idTokenClaims, login.userinfo)
+          : login.userinfo
+      const identity = buildIdentity(claims, config.policy.claims, {
+        issuer: provider.requireConfiguration().serverMetadata().issuer,
+        clientId: config.oidc.clientId,
+      })
+      const decision = decideAccess(identity, transaction.request, config.policy)
+      if (!decision.allowed) {
+        throw new AppError('ERR_POLICY_DENIED', { detail: decision.reason })
+      }
+
+      const now = nowSeconds()
+      const tokenClaims = buildJitsiClaims({
+        request: transaction.request,
+        user: {
+          id: identity.id,
+          ...(identity.name ? { name: identity.name } : {}),
+          ...(identity.email ? { email: identity.email } : {}),
+          ...(identity.avatar ? { avatar: identity.avatar } : {}),
+          moderator: decision.moderator,
+          lobbyBypass: decision.lobbyBypass,
+          securityBypass: decision.securityBypass,
+        },
+        ...(decision.features ? { features: { ...decision.features } } : {}),
+        settings: config.token,
+        nowSeconds: now,
+      })
+      const token = await signJitsiToken(tokenClaims, config.token)
+      // Jitsi shows nothing useful when Prosody refuses a token, so we check our own output.
+      assertProsodyAccepts(token, {
+        settings: config.token,
+        roomSafe: transaction.request.roomSafe,
+        ...(transaction.request.tenant ? { tenant: transaction.request.tenant } : {}),
+        nowSeconds: now,
+      })
+
+      const target = buildReturnTarget({
+        jitsiBaseUrl: config.jitsi.baseUrl,
+        request: transaction.request,
+        token,
+        delivery: config.token.delivery,
+        skipPrejoin: config.jitsi.skipPrejoin,
+        legacyPrejoinFlag: config.jitsi.legacyPrejoinFlag,
+      })
+      events.loginSucceeded(request, {
+        identity,
+        decision,
+        request: transaction.request,
+        durationMs: performance.now() - started,
+      })
+      return sendReturn(reply, target, transaction.request, token)
+    } catch (error) {
+      events.loginFailed(request, error, transaction?.request, performance.now() - started)
+      if (!(error instanceof AppError)) throw error
+      const links = transaction
+        ? buildRetryLinks(transaction.request)
+        : [{ href: config.jitsi.baseUrl.href, label: 'Back to the meeting site', primary: true }]
+      return sendError(request, reply, error, links)
+    }
+  }
+
+  for (const path of callbackPaths) app.get(path, handleCallback)
+
+  /** Finds this callback's transaction cookie, opens it, and clears it: a callback works once. */
+  async function takeTransaction(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    query: Record<string, unknown>,
+  ): Promise<Transaction> {
+    const state = query['state']
+    const cookies = request.cookies
+    const hasAnyTransaction = Object.keys(cookies).some((name) =>
+      name.startsWith(transactionCookiePrefix),
+    )
+
+    if (typeof state !== 'string' || state === '') {
+      throw new AppError(hasAnyTransaction ? 'ERR_OIDC_STATE_MISMATCH' : 'ERR_TX_MISSING', {
+        detail: 'callback without a state parameter',
+      })
+    }
+    const name = buildTransactionCookieName(state)
+    const sealed = cookies[name]
+    if (!sealed) {
+      throw new AppError(hasAnyTransaction ? 'ERR_OIDC_STATE_MISMATCH' : 'ERR_TX_MISSING', {
+        detail: hasAnyTransaction
+          ? 'state matches none of the login cookies'
+          : 'no login cookie: expired, already used, or started in another browser',
+      })
+    }
+
+    reply.clearCookie(name, cookieOptions)
+    return openTransaction(sealed, config.server.cookieKey, state, nowSeconds())
+  }
+
+  function handleCancel(request: FastifyRequest, reply: FastifyReply, loginRequest: LoginRequest) {
+    events.loginCancelled(request, loginRequest)
+    const roomUrl = buildRoomUrl(config.jitsi.baseUrl, loginRequest)
+    if (config.jitsi.cancelReturnsToRoom) return reply.redirect(roomUrl, 302)
+    return sendError(
+      request,
+      reply,
+      new AppError('ERR_OIDC_ACCESS_DENIED'),
+      buildRetryLinks(loginRequest),
+    )
+  }
+
+  function buildRetryLinks(loginRequest: LoginRequest) {
+    const retry = new URLSearchParams({
+      room: loginRequest.room,
+      ...(loginRequest.tenant ? { tenant: loginRequest.tenant } : {}),
+    })
+    return [
+      {
+        href: `${config.jitsi.adapterPublicUrl.href}oidc/auth?${retry}`,
+        label: 'Sign in again',
+        primary: true,
+      },
+      { href: buildRoomUrl(config.jitsi.baseUrl, loginRequest), label: 'Join as a guest' },
+    ]
+  }
+
+  function sendReturn(
+    reply: FastifyReply,
+    target: ReturnTarget,
+    loginRequest: LoginRequest,
+    token: string,
+  ) {
+    if (target.kind === 'redirect') return reply.redirect(target.url, 302)
+    return sendPage(
+      reply,
+      200,
+      renderReturnPage(target, loginRequest, {
+        token,
+        autoReturn: config.jitsi.appAutoReturn,
+        jitsiOrigin: config.jitsi.baseUrl.origin,
+      }),
+    )
+  }
+}
+
+function rawQuery(url: string): string {
+  const index = url.indexOf('?')
+  return index === -1 ? '' : url.slice(index)
+}

@@ -1,0 +1,99 @@
+import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino'
+import pinoPretty from 'pino-pretty'
+
+import { isAppError } from './errors.js'
+
+export type { Logger } from 'pino'
+
+export interface LogSettings {
+  level: string
+  format: 'json' | 'pretty'
+  file?: string
+  fileMode: 'a' | 'w'
+}
+
+/**
+ * Paths pino blanks out if a credential ever reaches a log call. This is only the second layer:
+ * the serializers below never copy these values in the first place.
+ */
+const redactPaths = [
+  'req.headers.cookie',
+  'req.headers.authorization',
+  'res.headers["set-cookie"]',
+  '*.client_secret',
+  '*.clientSecret',
+  '*.code',
+  '*.state',
+  '*.nonce',
+  '*.id_token',
+  '*.idToken',
+  '*.access_token',
+  '*.accessToken',
+  '*.refresh_token',
+  '*.refreshToken',
+  '*.jwt',
+  '*.token',
+  '*.secret',
+  '*.code_verifier',
+]
+
+interface RequestLike {
+  id?: string
+  method?: string
+  url?: string
+  ip?: string
+}
+
+/** Drops the query string: on the callback it carries the authorization code. */
+export function stripQuery(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined
+  const end = url.search(/[?#]/)
+  return end === -1 ? url : url.slice(0, end)
+}
+
+export const serializers = {
+  req: (req: RequestLike) => ({
+    method: req.method,
+    url: stripQuery(req.url),
+    remoteAddress: req.ip,
+  }),
+  res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
+  // Library errors can carry whole token responses or claim sets (jose claim errors do), so
+  // only the type, our code and the message ever reach the log.
+  err: (error: unknown) => {
+    if (!(error instanceof Error)) return { type: typeof error, message: String(error) }
+    return {
+      type: error.name,
+      ...(isAppError(error) ? { code: error.code } : {}),
+      message: error.message,
+    }
+  },
+}
+
+export function buildLoggerOptions(settings: Pick<LogSettings, 'level'>): LoggerOptions {
+  return {
+    level: settings.level,
+    serializers,
+    redact: { paths: redactPaths, censor: '[redacted]' },
+    base: { service: 'jitsi-oidc-adapter' },
+  }
+}
+
+/**
+ * Creates the process logger: JSON lines to stdout by default, to `file` when set (reopened
+ * on SIGHUP so logrotate can move it), or human-readable lines with `format: 'pretty'`.
+ */
+export function createLogger(settings: LogSettings): { logger: Logger; reopen: () => void } {
+  const destination: DestinationStream & { reopen?: () => void } = settings.file
+    ? pino.destination({ dest: settings.file, append: settings.fileMode === 'a', mkdir: true })
+    : pino.destination(1)
+  const stream =
+    settings.format === 'pretty'
+      ? pinoPretty({ destination, colorize: !settings.file && process.stdout.isTTY })
+      : destination
+
+  return {
+    logger: pino(buildLoggerOptions(settings), stream),
+    reopen: () => destination.reopen?.(),
+  }
+}

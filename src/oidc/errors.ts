@@ -1,0 +1,96 @@
+import * as client from 'openid-client'
+
+import { AppError, isAppError, type ErrorCode } from '../errors.js'
+
+/** Provider answers on the callback that mean "the user did not get in", not "we broke". */
+const loginRequiredErrors = new Set([
+  'login_required',
+  'interaction_required',
+  'consent_required',
+  'account_selection_required',
+])
+
+/**
+ * The one boundary where openid-client and oauth4webapi errors become ours. Their messages and
+ * causes can hold token responses and claim sets, so only a short safe detail crosses it.
+ */
+export function toAppError(
+  error: unknown,
+  step: 'discovery' | 'callback' | 'token' | 'userinfo',
+): AppError {
+  const ours = findAppError(error)
+  if (ours) return ours
+
+  if (error instanceof client.AuthorizationResponseError) {
+    const code = error.error
+    if (code === 'access_denied')
+      return new AppError('ERR_OIDC_ACCESS_DENIED', {
+        detail: 'the user cancelled or the provider denied access',
+      })
+    if (loginRequiredErrors.has(code))
+      return new AppError('ERR_OIDC_LOGIN_REQUIRED', { detail: `provider answered ${code}` })
+    return new AppError('ERR_OIDC_PROVIDER_ERROR', {
+      detail: `provider answered error=${safeCode(code)}`,
+    })
+  }
+
+  if (error instanceof client.ResponseBodyError) {
+    const code = safeCode(error.error)
+    if (error.status >= 500)
+      return new AppError('ERR_OIDC_PROVIDER_BAD_RESPONSE', {
+        detail: `${step} endpoint answered ${error.status} ${code}`,
+      })
+    if (code === 'invalid_client' || code === 'unauthorized_client') {
+      return new AppError('ERR_OIDC_CLIENT_REJECTED', {
+        detail: `${step} endpoint answered ${code}: check OIDC_CLIENT_ID, OIDC_CLIENT_SECRET and OIDC_CLIENT_AUTH_METHOD`,
+      })
+    }
+    return new AppError('ERR_OIDC_CODE_REJECTED', {
+      detail: `${step} endpoint answered ${error.status} ${code}`,
+    })
+  }
+
+  const code = (error as { code?: string })?.code
+  const detail = `${step}: ${error instanceof Error ? error.message : 'unknown error'}${code ? ` (${code})` : ''}`
+  return new AppError(codeFor(code, step), { detail, cause: error })
+}
+
+function codeFor(code: string | undefined, step: string): ErrorCode {
+  switch (code) {
+    case 'OAUTH_TIMEOUT':
+    case 'OAUTH_ABORT':
+      return 'ERR_OIDC_PROVIDER_TIMEOUT'
+    case 'OAUTH_RESPONSE_IS_NOT_CONFORM':
+    case 'OAUTH_RESPONSE_IS_NOT_JSON':
+    case 'OAUTH_PARSE_ERROR':
+    case 'OAUTH_INVALID_SERVER_METADATA':
+    case 'OAUTH_MISSING_SERVER_METADATA':
+      return 'ERR_OIDC_PROVIDER_BAD_RESPONSE'
+    case 'OAUTH_INVALID_REQUEST':
+      return 'ERR_OIDC_CALLBACK_INVALID'
+    case 'OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED':
+      // A callback `iss` naming another issuer (RFC 9207) or a state mismatch.
+      return step === 'callback' ? 'ERR_OIDC_CALLBACK_INVALID' : 'ERR_OIDC_PROVIDER_BAD_RESPONSE'
+    case 'OAUTH_JWT_CLAIM_COMPARISON_FAILED':
+    case 'OAUTH_JWT_TIMESTAMP_CHECK_FAILED':
+    case 'OAUTH_KEY_SELECTION_FAILED':
+    case 'OAUTH_UNSUPPORTED_OPERATION':
+    case 'OAUTH_INVALID_RESPONSE':
+      return step === 'userinfo' ? 'ERR_OIDC_USERINFO_INVALID' : 'ERR_OIDC_ID_TOKEN_INVALID'
+    default:
+      return step === 'discovery' ? 'ERR_OIDC_PROVIDER_BAD_RESPONSE' : 'ERR_OIDC_ID_TOKEN_INVALID'
+  }
+}
+
+function findAppError(error: unknown): AppError | undefined {
+  for (let current = error, depth = 0; current && depth < 5; depth++) {
+    if (isAppError(current)) return current
+    current = (current as { cause?: unknown }).cause
+  }
+  return undefined
+}
+
+/** OAuth error codes are short ASCII words; anything else is not echoed into our logs. */
+function safeCode(code: unknown): string {
+  return typeof code === 'string' && /^[\w.-]{1,64}$/.test(code) ? code : 'unknown'
+}

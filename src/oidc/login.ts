@@ -1,0 +1,165 @@
+import * as client from 'openid-client'
+
+import type { OidcConfig } from '../config/index.js'
+import { AppError } from '../errors.js'
+import { toAppError } from './errors.js'
+
+export interface AuthorizationRequest {
+  url: URL
+  state: string
+  nonce: string
+  codeVerifier: string
+  silent: boolean
+}
+
+/**
+ * Builds the provider's authorization URL for the code flow with PKCE S256, a fresh `state`
+ * and a `nonce` (the nonce is left out only in the userinfo-only mode, which has no ID token
+ * to carry it). Exactly the configured scopes are requested (K14).
+ */
+export async function buildAuthorizationRequest(
+  configuration: client.Configuration,
+  config: OidcConfig,
+  redirectUri: string,
+  options: { silent: boolean },
+): Promise<AuthorizationRequest> {
+  const state = client.randomState()
+  const nonce = config.allowMissingIdToken ? '' : client.randomNonce()
+  const codeVerifier = client.randomPKCECodeVerifier()
+  const prompt = options.silent ? 'none' : config.prompt
+
+  const parameters: Record<string, string> = {
+    redirect_uri: redirectUri,
+    scope: config.scopes.join(' '),
+    state,
+    code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
+    code_challenge_method: 'S256',
+    ...(nonce ? { nonce } : {}),
+    ...(prompt ? { prompt } : {}),
+    ...(config.acrValues ? { acr_values: config.acrValues } : {}),
+  }
+
+  return {
+    url: client.buildAuthorizationUrl(configuration, parameters),
+    state,
+    nonce,
+    codeVerifier,
+    silent: options.silent,
+  }
+}
+
+export interface CompletedLogin {
+  /** ID token claims merged with userinfo by the caller's rules; userinfo is returned apart. */
+  idTokenClaims: Record<string, unknown>
+  userinfo?: Record<string, unknown>
+  /** Kept (sealed) only for RP-initiated logout's `id_token_hint`. */
+  idToken?: string
+}
+
+/**
+ * Completes the code flow: checks the callback (state, RFC 9207 `iss`), redeems the code with
+ * the PKCE verifier, verifies the ID token (signature, iss, aud/azp, exp, nonce, and `iat` not
+ * in the future), and calls userinfo when configured or when the ID token lacks name or email.
+ */
+export async function completeAuthorization(
+  configuration: client.Configuration,
+  config: OidcConfig,
+  callbackUrl: URL,
+  expected: { state: string; nonce: string; codeVerifier: string },
+  nowSeconds: number,
+): Promise<CompletedLogin> {
+  let tokens: Awaited<ReturnType<typeof client.authorizationCodeGrant>>
+  try {
+    tokens = await client.authorizationCodeGrant(configuration, callbackUrl, {
+      expectedState: expected.state,
+      pkceCodeVerifier: expected.codeVerifier,
+      ...(expected.nonce ? { expectedNonce: expected.nonce } : { idTokenExpected: false }),
+    })
+  } catch (error) {
+    throw mapGrantError(error)
+  }
+
+  const claims = tokens.claims() as Record<string, unknown> | undefined
+  if (!claims && !config.allowMissingIdToken) {
+    throw new AppError('ERR_OIDC_ID_TOKEN_MISSING', {
+      detail: 'token response has no id_token: request the "openid" scope (OIDC_SCOPES)',
+    })
+  }
+  if (claims) assertIssuedInThePast(claims, nowSeconds, config.clockToleranceSeconds)
+
+  const userinfo = needsUserinfo(config, claims, configuration)
+    ? await fetchUserinfo(configuration, tokens.access_token, claims?.['sub'] as string | undefined)
+    : undefined
+  if (!claims && !userinfo) {
+    throw new AppError('ERR_OIDC_ID_TOKEN_MISSING', {
+      detail: 'no ID token and no userinfo endpoint to identify the user',
+    })
+  }
+
+  return {
+    idTokenClaims: claims ?? {},
+    ...(userinfo ? { userinfo } : {}),
+    ...(tokens.id_token ? { idToken: tokens.id_token } : {}),
+  }
+}
+
+function mapGrantError(error: unknown): AppError {
+  const appError = toAppError(error, 'callback')
+  if ((error as Error)?.message?.includes('"id_token" property')) {
+    return new AppError('ERR_OIDC_ID_TOKEN_MISSING', {
+      detail: 'token response has no id_token: request the "openid" scope (OIDC_SCOPES)',
+    })
+  }
+  return appError
+}
+
+/** openid-client does not refuse an `iat` in the future; a token from the future is forged or mis-clocked. */
+function assertIssuedInThePast(
+  claims: Record<string, unknown>,
+  nowSeconds: number,
+  toleranceSeconds: number,
+): void {
+  const iat = claims['iat']
+  if (typeof iat !== 'number' || iat > nowSeconds + toleranceSeconds) {
+    throw new AppError('ERR_OIDC_ID_TOKEN_INVALID', {
+      detail: `ID token "iat" is missing or more than ${toleranceSeconds}s in the future`,
+    })
+  }
+}
+
+function needsUserinfo(
+  config: OidcConfig,
+  claims: Record<string, unknown> | undefined,
+  configuration: client.Configuration,
+): boolean {
+  if (!configuration.serverMetadata().userinfo_endpoint || config.userinfo === 'never') return false
+  if (config.userinfo === 'always' || !claims) return true
+  const hasName = ['name', 'given_name', 'preferred_username'].some(
+    (key) => typeof claims[key] === 'string' && claims[key] !== '',
+  )
+  return !hasName || typeof claims['email'] !== 'string'
+}
+
+async function fetchUserinfo(
+  configuration: client.Configuration,
+  accessToken: string,
+  subject: string | undefined,
+): Promise<Record<string, unknown>> {
+  try {
+    // Without an ID token there is no subject to compare with; userinfo's own `sub` is still required.
+    const info = await client.fetchUserInfo(
+      configuration,
+      accessToken,
+      subject ?? client.skipSubjectCheck,
+    )
+    if (typeof info.sub !== 'string' || info.sub === '') {
+      throw new AppError('ERR_OIDC_USERINFO_INVALID', { detail: 'userinfo has no "sub"' })
+    }
+    return info as Record<string, unknown>
+  } catch (error) {
+    const appError = toAppError(error, 'userinfo')
+    throw appError.code === 'ERR_OIDC_ID_TOKEN_INVALID'
+      ? new AppError('ERR_OIDC_USERINFO_INVALID', { detail: appError.message })
+      : appError
+  }
+}
