@@ -1,5 +1,6 @@
 import { parseClaimPath, RuleSyntaxError } from '../../policy/claims.js'
 import { buildClaimMapping, type ClaimOverrides } from '../../policy/presets.js'
+import { buildPolicyWarnings } from '../../policy/warnings.js'
 import {
   parseFeatureRule,
   parseRoomRule,
@@ -22,7 +23,6 @@ import { defineSettings } from '../schema.js'
 export type { PolicyConfig } from '../../policy/types.js'
 
 const bypassScopes = ['false', 'moderators', 'everyone'] as const
-const knownFeatures = ['recording', 'livestreaming', 'transcription', 'outbound-call']
 
 function claimPathSetting(env: string, key: string, defaultText: string, description: string) {
   return {
@@ -234,9 +234,8 @@ export function buildPolicyConfig(
     .flatMap((item) => attempt('FEATURES', () => parseFeatureRule(item)) ?? [])
 
   const featureNames = features.map((rule) => rule.feature)
-  for (const name of new Set(
-    featureNames.filter((name, index) => featureNames.indexOf(name) !== index),
-  )) {
+  const repeated = featureNames.filter((name, index) => featureNames.indexOf(name) !== index)
+  for (const name of new Set(repeated)) {
     problems.add(
       read.origin('FEATURES'),
       `feature "${name}" is listed twice; keep one rule per feature`,
@@ -286,44 +285,4 @@ function readClaimOverrides(
     if (value !== undefined) Object.assign(overrides, { [key]: value })
   }
   return overrides
-}
-
-/** What the admin must know at start-up for these rules to do what they say. */
-export function buildPolicyWarnings(policy: PolicyConfig): string[] {
-  const warnings: string[] = []
-  const hasRoomModerators = policy.rooms.some((rule) => rule.moderators !== undefined)
-  const allMatchers = [
-    ...policy.allow,
-    ...policy.moderators,
-    ...policy.rooms.flatMap((rule) => [...rule.hosts, ...(rule.moderators ?? [])]),
-    ...policy.features.flatMap((rule) => rule.grantedTo),
-  ]
-
-  if (policy.moderators.length > 0 || hasRoomModerators) {
-    warnings.push(
-      'MODERATOR_* or room moderator rules are set, but Jicofo and Prosody make every token user owner unless configured: enable the Prosody module "token_affiliation" on the MUC component, set wait_for_host_disable_auto_owners = true, and in jicofo.conf set jicofo.conference.enable-auto-owner = false and jicofo.authentication.enabled = false (docker: XMPP_MUC_MODULES=token_affiliation, WAIT_FOR_HOST_DISABLE_AUTO_OWNERS=1, ENABLE_AUTO_OWNER=0, JICOFO_ENABLE_AUTH=0); see docs/policy.md',
-    )
-  }
-  if (policy.claims.preset === 'entra' && allMatchers.some((matcher) => matcher.kind === 'group')) {
-    warnings.push(
-      'group rules with CLAIM_PRESET=entra: Entra leaves the group list out for users in many groups (overage), and those users then fail every group rule; assign app roles to the groups and use role rules, or limit the token to "groups assigned to the application"',
-    )
-  }
-  const unlisted = knownFeatures.filter(
-    (name) => !policy.features.some((rule) => rule.feature === name),
-  )
-  if (policy.features.length > 0 && unlisted.length > 0) {
-    warnings.push(
-      `FEATURES is set, so the token lists features and Jitsi turns off the ones it does not list: ${unlisted.join(', ')}; add "<feature> = moderator" for those that should follow moderator rights`,
-    )
-  }
-  if (policy.securityBypass === 'everyone') {
-    warnings.push('SECURITY_BYPASS=everyone: every allowed user skips room passwords and the lobby')
-  }
-  if (policy.claims.gravatar) {
-    warnings.push(
-      "AVATAR_GRAVATAR=true: browsers in the meeting fetch avatars from gravatar.com, which learns a hash of each host's email",
-    )
-  }
-  return warnings
 }
