@@ -118,14 +118,24 @@ async function fetchTokenTimes(discard) {
   return new Map(JSON.parse(Buffer.concat(chunks).toString('utf8')))
 }
 
-/** Closed loop: `concurrency` workers log in back to back until the deadline or the count. */
-async function runClosedLoop({ concurrency, durationMs, maxLogins = Infinity }) {
+/**
+ * Closed loop: `concurrency` workers log in back to back until the deadline or the count.
+ * A timed run's rate counts the logins done by the deadline, not those draining after it.
+ */
+async function runClosedLoop({ concurrency, durationMs, maxLogins = Infinity }, notify) {
   const agents = buildAgents(concurrency)
   const recorder = buildRecorder()
   const startedAt = performance.now()
   const deadline = startedAt + durationMs
   let issued = 0
+  let doneByDeadline
 
+  const timer =
+    maxLogins === Infinity &&
+    setTimeout(() => {
+      doneByDeadline = recorder.login.length
+      notify('deadline')
+    }, durationMs)
   const worker = async () => {
     while (issued < maxLogins && performance.now() < deadline) {
       issued += 1
@@ -133,8 +143,13 @@ async function runClosedLoop({ concurrency, durationMs, maxLogins = Infinity }) 
     }
   }
   await Promise.all(Array.from({ length: concurrency }, worker))
+  clearTimeout(timer)
   destroyAgents(agents)
-  return { recorder, elapsedMs: performance.now() - startedAt }
+
+  const elapsedMs = performance.now() - startedAt
+  const rate =
+    doneByDeadline === undefined ? recorder.login.length / elapsedMs : doneByDeadline / durationMs
+  return { recorder, elapsedMs, loginsPerSecond: rate * 1000 }
 }
 
 /**
@@ -142,7 +157,7 @@ async function runClosedLoop({ concurrency, durationMs, maxLogins = Infinity }) 
  * latency counts from the scheduled start, so a stalled server cannot hide its queue
  * (no coordinated omission). Starts beyond `openLoopMaxInFlight` count as errors.
  */
-async function runOpenLoop({ ratePerSecond, durationMs }) {
+async function runOpenLoop({ ratePerSecond, durationMs }, notify) {
   const agents = buildAgents(openLoopMaxInFlight)
   const recorder = buildRecorder()
   const intervalMs = 1000 / ratePerSecond
@@ -167,13 +182,17 @@ async function runOpenLoop({ ratePerSecond, durationMs }) {
         login.finally(() => pending.delete(login))
       }
       if (next < total) setTimeout(tick, Math.max(0, startedAt + next * intervalMs - now))
-      else resolve()
+      else {
+        notify('deadline')
+        resolve()
+      }
     }
     tick()
   })
   await Promise.all(pending)
   destroyAgents(agents)
-  return { recorder, elapsedMs: performance.now() - startedAt }
+  const elapsedMs = performance.now() - startedAt
+  return { recorder, elapsedMs, loginsPerSecond: (recorder.login.length / elapsedMs) * 1000 }
 }
 
 async function setTarget(given) {
@@ -192,9 +211,11 @@ async function setTarget(given) {
 
 async function runPhase(message) {
   await fetchTokenTimes(true)
+  const notify = (event) => process.send({ id: message.id, event })
+  notify('start')
   const cpuBefore = process.cpuUsage()
-  const { recorder, elapsedMs } =
-    message.mode === 'open' ? await runOpenLoop(message) : await runClosedLoop(message)
+  const run = message.mode === 'open' ? runOpenLoop : runClosedLoop
+  const { recorder, elapsedMs, loginsPerSecond } = await run(message, notify)
   const cpu = process.cpuUsage(cpuBefore)
   const tokenTimes = await fetchTokenTimes(false)
   const logins = recorder.login.length
@@ -204,7 +225,7 @@ async function runPhase(message) {
     errors: recorder.errors,
     errorKinds: recorder.errorKinds,
     elapsedMs: Math.round(elapsedMs),
-    loginsPerSecond: Math.round((logins / elapsedMs) * 1000 * 10) / 10,
+    loginsPerSecond: Math.round(loginsPerSecond * 10) / 10,
     generatorCpuMs: Math.round((cpu.user + cpu.system) / 1000),
     latencyMs: {
       login: summarizeLatency(recorder.login),

@@ -9,7 +9,7 @@
 // BENCH_LOGINS (soak total, default 100000), BENCH_CONCURRENCY (default 1,8,64,256),
 // BENCH_ALG (ES256 | RS256), BENCH_TARGETS (default adapter,floor), BENCH_TARGET_NODE_ARGS
 // (extra node flags for the adapter, e.g. --cpu-prof), BENCH_LOAD_NODE_ARGS (the same for the
-// stub and the load generator), BENCH_KEEP_LOGS=1.
+// stub and the load generator), BENCH_LOG_LEVEL (adapter, default info), BENCH_KEEP_LOGS=1.
 import { openSync, closeSync, createReadStream, existsSync, mkdirSync, rmSync } from 'node:fs'
 import { writeFileSync } from 'node:fs'
 import { cpus, release, tmpdir } from 'node:os'
@@ -36,6 +36,7 @@ const settings = {
   targetNodeArgs: (process.env.BENCH_TARGET_NODE_ARGS ?? '').split(' ').filter(Boolean),
   loadNodeArgs: (process.env.BENCH_LOAD_NODE_ARGS ?? '').split(' ').filter(Boolean),
   keepLogs: process.env.BENCH_KEEP_LOGS === '1',
+  logLevel: process.env.BENCH_LOG_LEVEL ?? 'info',
 }
 const secrets = {
   clientId: 'bench',
@@ -107,7 +108,7 @@ async function startTarget(name, stubUrl) {
     HOST: '127.0.0.1',
     PORT: String(port),
     ADAPTER_PUBLIC_URL: `http://127.0.0.1:${port}`,
-    LOG_LEVEL: 'info',
+    LOG_LEVEL: settings.logLevel,
   }
 
   const spawnedAt = performance.now()
@@ -118,33 +119,43 @@ async function startTarget(name, stubUrl) {
   return { child, url, logPath, readyMs }
 }
 
+/** Counts the target's log lines: JSON lines at warn or above, and lines that are not JSON. */
 async function countLogLines(logPath) {
-  let lines = 0
-  let warnings = 0
+  const counts = { lines: 0, warnings: 0, other: 0 }
   const reader = createInterface({ input: createReadStream(logPath) })
   for await (const line of reader) {
-    lines += 1
-    const level = /"level":(\d+)/.exec(line)?.[1]
-    if (level ? Number(level) >= 40 : /error|warn/i.test(line)) warnings += 1
+    counts.lines += 1
+    const level = /^\{"level":(\d+)/.exec(line)?.[1]
+    if (level === undefined) counts.other += 1
+    else if (Number(level) >= 40) counts.warnings += 1
   }
-  return { lines, warnings }
+  return counts
 }
 
 /** Runs one phase and adds CPU shares of the target, stub and generator over its wall time. */
+/**
+ * Runs one phase. CPU shares of the target, stub and generator are taken over the loaded
+ * window (start to deadline, before in-flight logins drain); CPU per login over all of it.
+ */
 async function runPhase(name, command, generator, pids) {
-  const before = Object.fromEntries(
-    Object.entries(pids).map(([k, pid]) => [k, proc.readCpuMs(pid)]),
-  )
-  const startedAt = performance.now()
-  const result = await proc.sendCommand(generator, command)
-  const wallMs = performance.now() - startedAt
-  const used = (key) => proc.readCpuMs(pids[key]) - before[key]
+  const readAll = () =>
+    Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, proc.readCpuMs(pid)]))
+  const marks = {}
+  const mark = (event) => (marks[event] = { at: performance.now(), cpu: readAll() })
+  mark('start')
+  const result = await proc.sendCommand(generator, command, mark)
+  mark('end')
 
+  const window = marks.deadline ?? marks.end
+  const wallMs = window.at - marks.start.at
+  const share = (key) => (window.cpu[key] - marks.start.cpu[key]) / wallMs
   const cpu = {
-    targetShare: used('target') / wallMs,
-    stubShare: used('stub') / wallMs,
-    generatorShare: used('generator') / wallMs,
-    targetMsPerLogin: result.logins ? used('target') / result.logins : null,
+    targetShare: share('target'),
+    stubShare: share('stub'),
+    generatorShare: share('generator'),
+    targetMsPerLogin: result.logins
+      ? (marks.end.cpu.target - marks.start.cpu.target) / result.logins
+      : null,
   }
   const loadSideSaturated = cpu.stubShare + cpu.generatorShare > 0.9
   const phase = { name, ...result, cpu, loadSideSaturated }
@@ -233,7 +244,9 @@ async function benchmarkTarget(name, stub, generator, openRates) {
 
   await proc.stopChild(target.child)
   const log = await countLogLines(target.logPath)
-  console.error(`bench: ${name}: done (${log.lines} log lines, ${log.warnings} at warn or above)`)
+  console.error(
+    `bench: ${name}: done (${log.lines} log lines, ${log.warnings} at warn or above, ${log.other} not JSON)`,
+  )
   return {
     readyMs: target.readyMs,
     rssMb,
@@ -242,6 +255,7 @@ async function benchmarkTarget(name, stub, generator, openRates) {
     soak: soak && { logins: soak.logins, elapsedMs: soak.elapsedMs },
     logLines: log.lines,
     logWarnings: log.warnings,
+    logOther: log.other,
     phases,
   }
 }

@@ -88,13 +88,17 @@ export async function waitForReady(url, since, child, timeoutMs) {
   throw new Error(`${url} not ready after ${timeoutMs} ms`)
 }
 
-/** Sends one command to a child over IPC and waits for the reply with the same id. */
+/**
+ * Sends one command to a child over IPC and waits for the reply with the same id; messages
+ * with that id that carry an `event` go to `onEvent` on the way.
+ */
 let nextMessageId = 1
-export function sendCommand(child, message) {
+export function sendCommand(child, message, onEvent = () => {}) {
   const id = nextMessageId++
   return new Promise((resolve, reject) => {
     const onMessage = (reply) => {
       if (reply.id !== id) return
+      if (reply.event) return onEvent(reply.event)
       child.off('message', onMessage)
       if (reply.error) reject(new Error(reply.error))
       else resolve(reply.result)

@@ -47,7 +47,7 @@ export function buildTargetSection(name, result) {
       (rss.afterTotal != null ? `, after ${rss.totalCount} logins ${fmt(rss.afterTotal)} MB` : '') +
       (soak ? ` · soak of ${soak.logins} logins took ${fmt(soak.elapsedMs / 1000)} s` : '') +
       (result.logWarnings != null
-        ? ` · log: ${result.logLines} lines, ${result.logWarnings} at warn or above`
+        ? ` · log: ${result.logLines} lines, ${result.logWarnings} at warn or above, ${result.logOther} not JSON`
         : ''),
     '',
     buildTable(
