@@ -4,6 +4,7 @@
 // → GET the callback with the cookie → verify the Jitsi JWT in the final Location. Only
 // loopback targets are ever requested; every loop is bounded by a count and a deadline.
 import { webcrypto } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { Agent, request } from 'node:http'
 import { jwtVerify } from 'jose'
 import {
@@ -122,7 +123,15 @@ async function fetchTokenTimes(discard) {
  * Closed loop: `concurrency` workers log in back to back until the deadline or the count.
  * A timed run's rate counts the logins done by the deadline, not those draining after it.
  */
-async function runClosedLoop({ concurrency, durationMs, maxLogins = Infinity }, notify) {
+function readRssMb(pid) {
+  const kib = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]
+  return Math.round((Number(kib) / 1024) * 10) / 10
+}
+
+async function runClosedLoop(
+  { concurrency, durationMs, maxLogins = Infinity, rssPid, rssEvery },
+  notify,
+) {
   const agents = buildAgents(concurrency)
   const recorder = buildRecorder()
   const startedAt = performance.now()
@@ -140,6 +149,10 @@ async function runClosedLoop({ concurrency, durationMs, maxLogins = Infinity }, 
     while (issued < maxLogins && performance.now() < deadline) {
       issued += 1
       await runLoginSafely(agents, recorder)
+      const logins = recorder.login.length
+      if (rssPid && logins % rssEvery === 0 && recorder.rssCurve.at(-1)?.logins !== logins) {
+        recorder.rssCurve.push({ logins, rssMb: readRssMb(rssPid) })
+      }
     }
   }
   await Promise.all(Array.from({ length: concurrency }, worker))
@@ -224,6 +237,7 @@ async function runPhase(message) {
     logins,
     errors: recorder.errors,
     errorKinds: recorder.errorKinds,
+    rssCurve: recorder.rssCurve,
     elapsedMs: Math.round(elapsedMs),
     loginsPerSecond: Math.round(loginsPerSecond * 10) / 10,
     generatorCpuMs: Math.round((cpu.user + cpu.system) / 1000),

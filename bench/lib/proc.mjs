@@ -48,6 +48,19 @@ export function readCpuMs(pid) {
   return ((Number(fields[11]) + Number(fields[12])) / clockTicksPerSecond) * 1000
 }
 
+/**
+ * Time a core spent running anything (user + nice + system) and time the hypervisor stole
+ * from it, in milliseconds since boot, from /proc/stat.
+ */
+export function readCoreMs(cpu) {
+  const line = readFileSync('/proc/stat', 'utf8')
+    .split('\n')
+    .find((row) => row.startsWith(`cpu${cpu} `))
+  const [user, nice, system, , , , , steal] = line.split(/\s+/).slice(1).map(Number)
+  const toMs = (ticks) => (ticks / clockTicksPerSecond) * 1000
+  return { busy: toMs(user + nice + system), steal: toMs(steal) }
+}
+
 /** Resident set size of a process in MiB. */
 export function readRssMb(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8')

@@ -15,7 +15,13 @@ const latencyCells = (l, keys) => keys.map((key) => fmt(l?.[key], 2)).join(' / '
 
 function buildPhaseRow(phase) {
   const l = phase.latencyMs
-  const note = [phase.loadSideSaturated ? '⚠ load side >90%' : '', phase.errors ? '⚠ errors' : '']
+  const note = [
+    phase.loadSideSaturated ? '⚠ load side >90%' : '',
+    phase.disturbed
+      ? `⚠ other load: core 0 ${pct(phase.cpu.otherCore0)}, steal ${pct(phase.cpu.stealShare)}`
+      : '',
+    phase.errors ? '⚠ errors' : '',
+  ]
   return [
     phase.name,
     fmt(phase.loginsPerSecond, 0),
@@ -49,6 +55,12 @@ export function buildTargetSection(name, result) {
       (result.logWarnings != null
         ? ` · log: ${result.logLines} lines, ${result.logWarnings} at warn or above, ${result.logOther} not JSON`
         : ''),
+    ...(rss.curve?.length
+      ? [
+          '',
+          `RSS during the soak (logins → MB): ${rss.curve.map((p) => `${p.logins} → ${fmt(p.rssMb)}`).join(', ')}`,
+        ]
+      : []),
     '',
     buildTable(
       [
@@ -88,7 +100,7 @@ export function buildChecksTable(checks) {
 /** Compares the adapter's phases with the floor's phase of the same name. */
 export function buildRatios(adapter, floor) {
   return adapter.phases
-    .filter((phase) => phase.name !== 'warm-up' && phase.name !== 'soak')
+    .filter((phase) => !phase.name.startsWith('warm-up') && phase.name !== 'soak')
     .map((phase) => {
       const match = floor.phases.find((f) => f.name === phase.name)
       if (!match) return undefined

@@ -12,6 +12,7 @@ export function buildRecorder() {
     redirect: [],
     codes: [],
     startLag: [],
+    rssCurve: [],
     errors: 0,
     errorKinds: {},
   }
