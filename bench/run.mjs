@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // The login-storm benchmark (npm run bench). Starts the stub provider and the load generator
-// on CPU 1, then, one after the other on CPU 0, the adapter and the floor; drives each through
-// warm-up, closed loop at each concurrency, open loop at half the best closed-loop rate and
-// (adapter only) a soak up to BENCH_LOGINS logins. Prints Markdown, writes JSON under
+// on CPU 1, the adapter and the floor on CPU 0 (one loaded at a time); drives both, phase by
+// phase in turn, through warm-up, closed loop at each concurrency, open loop at half the best
+// closed-loop rate and (adapter only) a soak up to BENCH_LOGINS logins. Prints Markdown, writes JSON under
 // bench/results/. Everything it starts is stopped, and a watchdog ends the run if it hangs.
 //
 // Knobs: --quick or BENCH_QUICK=1 (short smoke run), BENCH_DURATION_S (per phase, default 10),
@@ -18,6 +18,7 @@ import { createInterface } from 'node:readline'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import * as proc from './lib/proc.mjs'
+import { runPhase } from './lib/phase.mjs'
 import * as report from './lib/report.mjs'
 
 const benchDir = dirname(fileURLToPath(import.meta.url))
@@ -132,151 +133,130 @@ async function countLogLines(logPath) {
   return counts
 }
 
-/** CPU counters of our processes and of both cores, in ms; `runner` is this process. */
-function readCpuCounters(pids) {
-  const own = process.cpuUsage()
-  const counters = { runner: (own.user + own.system) / 1000 }
-  for (const [key, pid] of Object.entries(pids)) counters[key] = proc.readCpuMs(pid)
-  for (const core of [0, 1]) {
-    const { busy, steal } = proc.readCoreMs(core)
-    counters[`core${core}`] = busy
-    counters[`steal${core}`] = steal
-  }
-  return counters
-}
+const closed = (concurrency, durationMs, maxLogins) => ({
+  mode: 'closed',
+  concurrency,
+  durationMs,
+  maxLogins,
+})
 
-/**
- * Runs one phase. CPU shares are taken over the loaded window (start to deadline, before
- * in-flight logins drain), CPU per login over all of it. `otherCore0` is what processes
- * other than the target ran on its core (another build or test run on this machine would
- * show here); the benchmark cannot prevent it, only report it.
- */
-async function runPhase(name, command, generator, pids) {
-  const marks = {}
-  const mark = (event) => (marks[event] = { at: performance.now(), cpu: readCpuCounters(pids) })
-  mark('start')
-  const result = await proc.sendCommand(generator, command, mark)
-  mark('end')
-
-  const window = marks.deadline ?? marks.end
-  const wallMs = window.at - marks.start.at
-  const used = (key) => window.cpu[key] - marks.start.cpu[key]
-  const cpu = {
-    targetShare: used('target') / wallMs,
-    stubShare: used('stub') / wallMs,
-    generatorShare: used('generator') / wallMs,
-    otherCore0: Math.max(0, used('core0') - used('target')) / wallMs,
-    otherCore1:
-      Math.max(0, used('core1') - used('stub') - used('generator') - used('runner')) / wallMs,
-    stealShare: (used('steal0') + used('steal1')) / 2 / wallMs,
-    targetMsPerLogin: result.logins
-      ? (marks.end.cpu.target - marks.start.cpu.target) / result.logins
-      : null,
-  }
-  const loadSideSaturated = cpu.stubShare + cpu.generatorShare > 0.9
-  const disturbed = cpu.otherCore0 > 0.1 || cpu.stealShare > 0.05
-  const phase = { name, ...result, cpu, loadSideSaturated, disturbed }
-  const l = result.latencyMs.login
-  const lag = result.latencyMs.startLag
-  if (lag.count)
-    console.error(`bench:   ${name}: generator start lag p99 ${lag.p99} ms, max ${lag.max} ms`)
-  console.error(
-    `bench:   ${name}: ${result.loginsPerSecond} logins/s, p99 ${l.p99} ms, errors ${result.errors}, ` +
-      `CPU target ${Math.round(cpu.targetShare * 100)}% stub ${Math.round(cpu.stubShare * 100)}% gen ${Math.round(cpu.generatorShare * 100)}% ` +
-      `other core0 ${Math.round(cpu.otherCore0 * 100)}% core1 ${Math.round(cpu.otherCore1 * 100)}% steal ${Math.round(cpu.stealShare * 100)}%`,
-  )
-  return phase
-}
-
-async function benchmarkTarget(name, stub, generator, openRates) {
-  console.error(`bench: ${name}: starting`)
-  const target = await startTarget(name, stub.url)
-  const pid = target.child.pid
-  const pids = { target: pid, stub: stub.child.pid, generator: generator.pid }
-  await proc.sendCommand(generator, {
+/** Points the generator at one target, runs a phase there and files it under that target. */
+async function runTargetPhase(bench, name, phaseName, command) {
+  const target = bench.targets[name]
+  await proc.sendCommand(bench.generator, {
     cmd: 'target',
     target: {
       adapterUrl: target.url,
-      stubUrl: stub.url,
+      stubUrl: bench.stub.url,
       jitsiBaseUrl,
       room,
       appId: secrets.appId,
       appSecret: secrets.appSecret,
     },
   })
+  const pids = {
+    target: target.child.pid,
+    stub: bench.stub.child.pid,
+    generator: bench.generator.pid,
+  }
+  const phase = await runPhase(phaseName, command, bench.generator, pids, name)
+  target.phases.push(phase)
+  return phase
+}
 
+/**
+ * Runs every target through the same phases, interleaved phase by phase (adapter, then floor)
+ * so that drift in this shared machine's speed lands on both sides of a ratio alike.
+ */
+async function benchmarkTargets(bench, names) {
+  const durationMs = settings.durationS * 1000
+  for (const name of names) {
+    const target = await startTarget(name, bench.stub.url)
+    bench.targets[name] = { ...target, phases: [], rssMb: { firstCount: settings.firstLogins } }
+    console.error(`bench: ${name} ready ${target.readyMs} ms after spawn`)
+  }
   await sleep(500)
-  const rssMb = { idle: proc.readRssMb(pid), firstCount: settings.firstLogins }
-  const phases = []
-  const closed = (concurrency, durationMs, maxLogins) => ({
-    mode: 'closed',
-    concurrency,
-    durationMs,
-    maxLogins,
-  })
-  phases.push(await runPhase('warm-up', closed(8, 60_000, settings.firstLogins), generator, pids))
-  await sleep(500)
-  rssMb.afterFirst = proc.readRssMb(pid)
-  // JIT tiering goes on well past the first thousand logins; measure a warm process.
-  const warmMs = settings.durationS * 1000
-  phases.push(await runPhase('warm-up 2', closed(64, warmMs), generator, pids))
+  for (const name of names)
+    bench.targets[name].rssMb.idle = proc.readRssMb(bench.targets[name].child.pid)
 
-  for (const concurrency of settings.concurrency) {
-    phases.push(
-      await runPhase(
-        `closed c=${concurrency}`,
-        closed(concurrency, settings.durationS * 1000),
-        generator,
-        pids,
-      ),
-    )
-  }
-  const closedPhases = phases.filter((phase) => phase.name.startsWith('closed'))
-  const maxLoginsPerSecond = Math.max(...closedPhases.map((phase) => phase.loginsPerSecond))
-  const ownRate = Math.max(1, Math.round(maxLoginsPerSecond / 2))
-  for (const [label, rate] of [[`open ${ownRate}/s (50%)`, ownRate], ...openRates]) {
-    phases.push(
-      await runPhase(
-        label,
-        { mode: 'open', ratePerSecond: rate, durationMs: settings.durationS * 1000 },
-        generator,
-        pids,
-      ),
-    )
-  }
-
-  let soak
-  const done = () => phases.reduce((sum, phase) => sum + phase.logins, 0)
-  if (name === 'adapter' && done() < settings.totalLogins) {
-    const remaining = settings.totalLogins - done()
-    const command = closed(settings.soakConcurrency, settings.soakMaxS * 1000, remaining)
-    const rssEvery = Math.max(1000, Math.round(remaining / 20))
-    soak = await runPhase('soak', { ...command, rssPid: pid, rssEvery }, generator, pids)
-    const offset = done()
-    rssMb.curve = soak.rssCurve.map((point) => ({ ...point, logins: point.logins + offset }))
-    phases.push(soak)
-  }
-  if (name === 'adapter') {
+  for (const name of names) {
+    await runTargetPhase(bench, name, 'warm-up', closed(8, 60_000, settings.firstLogins))
     await sleep(500)
-    rssMb.afterTotal = proc.readRssMb(pid)
-    rssMb.totalCount = done()
+    bench.targets[name].rssMb.afterFirst = proc.readRssMb(bench.targets[name].child.pid)
+    // JIT tiering goes on well past the first thousand logins; measure a warm process.
+    await runTargetPhase(bench, name, 'warm-up 2', closed(64, durationMs))
+  }
+  for (const concurrency of settings.concurrency) {
+    for (const name of names) {
+      await runTargetPhase(bench, name, `closed c=${concurrency}`, closed(concurrency, durationMs))
+    }
   }
 
+  for (const name of names) {
+    const target = bench.targets[name]
+    const closedPhases = target.phases.filter((phase) => phase.name.startsWith('closed'))
+    target.maxLoginsPerSecond = Math.max(...closedPhases.map((phase) => phase.loginsPerSecond))
+    target.ownOpenRate = Math.max(1, Math.round(target.maxLoginsPerSecond / 2))
+  }
+  const adapterRate = bench.targets.adapter?.ownOpenRate
+  for (const name of names) {
+    const rate = bench.targets[name].ownOpenRate
+    const open = (ratePerSecond) => ({ mode: 'open', ratePerSecond, durationMs })
+    await runTargetPhase(bench, name, `open ${rate}/s (50%)`, open(rate))
+    if (name !== 'adapter' && adapterRate) {
+      await runTargetPhase(bench, name, `open ${adapterRate}/s (adapter's 50%)`, open(adapterRate))
+    }
+  }
+  if (bench.targets.adapter) await soakAdapter(bench)
+
+  const results = {}
+  for (const name of names) results[name] = await stopTarget(bench.targets[name], name)
+  return results
+}
+
+/** Logs in up to BENCH_LOGINS in total, sampling RSS on the way, to tell growth from a plateau. */
+async function soakAdapter(bench) {
+  const adapter = bench.targets.adapter
+  const pid = adapter.child.pid
+  const done = () => adapter.phases.reduce((sum, phase) => sum + phase.logins, 0)
+  const remaining = settings.totalLogins - done()
+
+  if (remaining > 0) {
+    const rssEvery = Math.max(1000, Math.round(remaining / 20))
+    const command = closed(settings.soakConcurrency, settings.soakMaxS * 1000, remaining)
+    const offset = done()
+    const soak = await runTargetPhase(bench, 'adapter', 'soak', {
+      ...command,
+      rssPid: pid,
+      rssEvery,
+    })
+    adapter.rssMb.curve = soak.rssCurve.map((point) => ({
+      ...point,
+      logins: point.logins + offset,
+    }))
+    adapter.soak = { logins: soak.logins, elapsedMs: soak.elapsedMs }
+  }
+  await sleep(500)
+  adapter.rssMb.afterTotal = proc.readRssMb(pid)
+  adapter.rssMb.totalCount = done()
+}
+
+async function stopTarget(target, name) {
   await proc.stopChild(target.child)
   const log = await countLogLines(target.logPath)
   console.error(
-    `bench: ${name}: done (${log.lines} log lines, ${log.warnings} at warn or above, ${log.other} not JSON)`,
+    `bench: ${name}: stopped (${log.lines} log lines, ${log.warnings} at warn or above, ${log.other} not JSON)`,
   )
   return {
     readyMs: target.readyMs,
-    rssMb,
-    maxLoginsPerSecond,
-    ownOpenRate: ownRate,
-    soak: soak && { logins: soak.logins, elapsedMs: soak.elapsedMs },
+    rssMb: target.rssMb,
+    maxLoginsPerSecond: target.maxLoginsPerSecond,
+    ownOpenRate: target.ownOpenRate,
+    soak: target.soak,
     logLines: log.lines,
     logWarnings: log.warnings,
     logOther: log.other,
-    phases,
+    phases: target.phases,
   }
 }
 
@@ -308,14 +288,7 @@ async function main() {
 
   const stub = await startStub()
   const generator = startGenerator()
-  const results = {}
-  for (const name of targets) {
-    const openRates =
-      name === 'floor' && results.adapter
-        ? [[`open ${results.adapter.ownOpenRate}/s (adapter's 50%)`, results.adapter.ownOpenRate]]
-        : []
-    results[name] = await benchmarkTarget(name, stub, generator, openRates)
-  }
+  const results = await benchmarkTargets({ stub, generator, targets: {} }, targets)
   const stubStats = await fetch(`${stub.url}/_bench/stats`).then((res) => res.json())
   await proc.stopChild(generator)
   await proc.stopChild(stub.child)
@@ -331,7 +304,7 @@ async function main() {
     ratios,
     checks,
   }
-  printMarkdown(output)
+  console.log(report.buildMarkdown(output))
 
   const resultsDir = join(benchDir, 'results')
   mkdirSync(resultsDir, { recursive: true })
@@ -365,33 +338,6 @@ function buildAllRatios(results) {
     })
   }
   return ratios
-}
-
-function printMarkdown(output) {
-  const { machine, settings: s } = output
-  const lines = [
-    `## Login storm, ${output.startedAt}`,
-    '',
-    `${machine.nproc} × ${machine.cpuModel}, Node ${machine.node}, Linux ${machine.kernel}. ` +
-      (machine.pinned
-        ? 'Target pinned to CPU 0; stub and load generator share CPU 1.'
-        : 'Not pinned (no taskset).') +
-      ` ID tokens ${s.alg}; ${s.durationS} s per phase${s.quick ? ' (quick mode)' : ''}. ` +
-      `Latencies in ms, measured at the client; "redirect own" subtracts the stub's token-endpoint handling time; open-loop latencies count from the scheduled start. ` +
-      `CPU shares are of one core; ⚠ load side marks phases where stub + generator used > 90% of theirs.`,
-    '',
-  ]
-  for (const [name, result] of Object.entries(output.results)) {
-    lines.push(report.buildTargetSection(name, result), '')
-  }
-  if (output.ratios.length)
-    lines.push('### Adapter ÷ floor', '', report.buildRatioTable(output.ratios), '')
-  if (output.checks.length)
-    lines.push('### Targets', '', report.buildChecksTable(output.checks), '')
-  lines.push(
-    `Stub: ${output.stubStats.token} token calls, ${output.stubStats.userinfo} userinfo calls, ${output.stubStats.errors} errors.`,
-  )
-  console.log(lines.join('\n'))
 }
 
 process.on('SIGINT', () => {

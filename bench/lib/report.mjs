@@ -161,3 +161,30 @@ export function buildChecks(adapter, floor) {
     },
   ]
 }
+
+/** The whole run as Markdown: one section per target, ratios, and the targets' checks. */
+export function buildMarkdown(output) {
+  const { machine, settings: s } = output
+  const lines = [
+    `## Login storm, ${output.startedAt}`,
+    '',
+    `${machine.nproc} × ${machine.cpuModel}, Node ${machine.node}, Linux ${machine.kernel}. ` +
+      (machine.pinned
+        ? 'Target pinned to CPU 0; stub and load generator share CPU 1.'
+        : 'Not pinned (no taskset).') +
+      ` ID tokens ${s.alg}; ${s.durationS} s per phase${s.quick ? ' (quick mode)' : ''}. ` +
+      `Latencies in ms, measured at the client; "redirect own" subtracts the stub's token-endpoint handling time; open-loop latencies count from the scheduled start. ` +
+      `CPU shares are of one core; ⚠ load side marks phases where stub + generator used > 90% of theirs.`,
+    '',
+  ]
+  for (const [name, result] of Object.entries(output.results)) {
+    lines.push(buildTargetSection(name, result), '')
+  }
+  if (output.ratios.length)
+    lines.push('### Adapter ÷ floor', '', buildRatioTable(output.ratios), '')
+  if (output.checks.length) lines.push('### Targets', '', buildChecksTable(output.checks), '')
+  lines.push(
+    `Stub: ${output.stubStats.token} token calls, ${output.stubStats.userinfo} userinfo calls, ${output.stubStats.errors} errors.`,
+  )
+  return lines.join('\n')
+}
