@@ -91,6 +91,8 @@ export async function startDevIdp(options: DevIdpOptions): Promise<DevIdp> {
     conformIdTokenClaims: !(options.claimsInIdToken ?? true),
     // A first-party provider: grant the requested scopes without a consent screen.
     async loadExistingGrant(ctx) {
+      const existing = ctx.oidc.session!.grantIdFor(ctx.oidc.client!.clientId)
+      if (existing) return ctx.oidc.provider.Grant.find(existing)
       const grant = new ctx.oidc.provider.Grant({
         clientId: ctx.oidc.client!.clientId,
         accountId: ctx.oidc.session!.accountId!,

@@ -31,9 +31,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     trustProxy: config.server.trustProxy,
-    disableRequestLogging: false,
     bodyLimit: 16 * 1024,
-    maxParamLength: 512,
+    routerOptions: { maxParamLength: 512 },
     requestIdHeader: false,
     genReqId: (request) => {
       const header = request.headers['x-request-id']

@@ -16,9 +16,10 @@ export const serverSettings = defineSettings([
     type: 'integer',
     group: 'server',
     default: '8000',
-    min: 1,
+    min: 0,
     max: 65535,
-    description: "Port to listen on (8000 is what the Python adapter's nginx snippet proxies to).",
+    description:
+      "Port to listen on; 0 picks a free one (8000 is what the Python adapter's nginx snippet proxies to).",
   },
   {
     env: 'TRUST_PROXY',

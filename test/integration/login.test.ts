@@ -1,0 +1,301 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+
+import { jwtVerify } from 'jose'
+
+import { CookieJar, get, passProvider, runLogin } from '../support/login-driver.js'
+import { decodeJwt, startRig, testAppSecret, tokenFromUrl, type Rig } from '../support/harness.js'
+
+const secret = new TextEncoder().encode(testAppSecret)
+
+describe('login against a real OpenID provider', () => {
+  let rig: Rig
+  before(async () => {
+    rig = await startRig()
+  })
+  after(() => rig.close())
+
+  it('lands a host in the room with a token Prosody accepts', async () => {
+    const login = await runLogin(`${rig.adapter.url}/oidc/auth?roomname=standup`)
+
+    assert.equal(login.callback.status, 302)
+    assert.match(
+      login.finalUrl!,
+      /^https:\/\/meet\.example\.com\/standup#jwt=%22[\w-]+\.[\w-]+\.[\w-]+%22&config\.prejoinConfig\.enabled=false$/,
+    )
+    const token = tokenFromUrl(login.finalUrl!)
+    const { header, payload } = decodeJwt(token)
+    assert.deepEqual(header, { alg: 'HS256', typ: 'JWT' })
+    const { payload: verified } = await jwtVerify(token, secret, {
+      issuer: 'jitsi_app',
+      audience: 'jitsi',
+      algorithms: ['HS256'],
+    })
+    assert.equal(verified.sub, 'meet.example.com')
+    assert.equal(verified.room, 'standup')
+    assert.equal((payload['exp'] as number) - (payload['iat'] as number), 10800)
+    assert.equal((payload['iat'] as number) - (payload['nbf'] as number), 60)
+    assert.deepEqual(payload['context'], {
+      user: {
+        id: 'ana',
+        name: 'Ana Host',
+        email: 'ana@example.org',
+        avatar: 'https://avatars.example.org/ana.png',
+        affiliation: 'owner',
+        moderator: true,
+      },
+    })
+  })
+
+  it('sends the transaction cookie scoped to /oidc/, HttpOnly and SameSite=Lax, and clears it at the callback', async () => {
+    const login = await runLogin(`${rig.adapter.url}/oidc/auth?roomname=standup`)
+    const setCookie = login.start.headers.getSetCookie().join('\n')
+    assert.match(setCookie, /^oidc_tx_[\w-]{16}=/)
+    assert.match(setCookie, /Path=\/oidc\//)
+    assert.match(setCookie, /HttpOnly/)
+    assert.match(setCookie, /SameSite=Lax/)
+    assert.match(setCookie, /Max-Age=600/)
+    assert.match(
+      login.callback.headers.getSetCookie().join('\n'),
+      /oidc_tx_[\w-]{16}=;.*Expires=Thu, 01 Jan 1970/,
+    )
+    assert.deepEqual(login.jar.names(rig.adapter.url), [])
+  })
+
+  it('accepts the callback on /oidc/tokenize for admins migrating from adapters that registered it', async () => {
+    const jar = new CookieJar()
+    const start = await get(`${rig.adapter.url}/oidc/auth?roomname=standup`, jar)
+    const authorize = new URL(start.headers.get('location')!)
+    authorize.searchParams.set('redirect_uri', `${rig.adapter.url}/oidc/tokenize`)
+    const { callbackUrl } = await passProvider(authorize.href, jar, 'ana')
+    assert.match(callbackUrl, /\/oidc\/tokenize\?/)
+    const callback = await get(callbackUrl, jar)
+    // The code was issued for /oidc/tokenize; the adapter redeems it with its configured
+    // redirect URI, so the provider must refuse: migrations register /oidc/tokenize as the
+    // adapter's public callback instead. The route itself answers with our error page.
+    assert.equal(callback.status, 400)
+    assert.match(await callback.text(), /ERR_OIDC_CODE_REJECTED/)
+  })
+
+  it('returns a tenant room to /Team/Daily with sub "team"', async () => {
+    const state = JSON.stringify({
+      room: 'Daily',
+      roomSafe: 'daily',
+      tenant: 'Team',
+      'config.prejoinConfig.enabled': false,
+    })
+    const login = await runLogin(`${rig.adapter.url}/oidc/auth?state=${encodeURIComponent(state)}`)
+    assert.match(login.finalUrl!, /^https:\/\/meet\.example\.com\/Team\/Daily#jwt=/)
+    const { payload } = decodeJwt(tokenFromUrl(login.finalUrl!))
+    assert.equal(payload['sub'], 'team')
+    assert.equal(payload['room'], 'daily')
+  })
+
+  it('gives a non-ASCII room the backend-safe claim Prosody compares', async () => {
+    const state = JSON.stringify({
+      room: 'R%C3%A4ksm%C3%B6rg%C3%A5s',
+      roomSafe: 'r%c3%a4ksm%c3%b6rg%c3%a5s',
+    })
+    const login = await runLogin(`${rig.adapter.url}/oidc/auth?state=${encodeURIComponent(state)}`)
+    assert.match(login.finalUrl!, /^https:\/\/meet\.example\.com\/R%C3%A4ksm%C3%B6rg%C3%A5s#jwt=/)
+    assert.equal(
+      decodeJwt(tokenFromUrl(login.finalUrl!)).payload['room'],
+      'r%c3%a4ksm%c3%b6rg%c3%a5s',
+    )
+  })
+
+  it('completes two logins started in two tabs of one browser', async () => {
+    const jar = new CookieJar()
+    const first = await get(`${rig.adapter.url}/oidc/auth?roomname=first`, jar)
+    const second = await get(`${rig.adapter.url}/oidc/auth?roomname=second`, jar)
+    assert.equal(jar.names(rig.adapter.url).length, 2)
+
+    const secondLeg = await passProvider(second.headers.get('location')!, jar, 'ana')
+    const firstLeg = await passProvider(first.headers.get('location')!, jar, 'ana')
+    const secondDone = await get(secondLeg.callbackUrl, jar)
+    const firstDone = await get(firstLeg.callbackUrl, jar)
+    assert.equal(firstDone.status, 302, await firstDone.clone().text())
+    assert.match(firstDone.headers.get('location')!, /^https:\/\/meet\.example\.com\/first#jwt=/)
+    assert.match(secondDone.headers.get('location')!, /^https:\/\/meet\.example\.com\/second#jwt=/)
+  })
+
+  it('mints nothing when the callback is replayed, and offers a fresh login', async () => {
+    const login = await runLogin(`${rig.adapter.url}/oidc/auth?roomname=standup`)
+    assert.equal(login.callback.status, 302)
+
+    const reload = await get(login.callbackUrl, login.jar)
+    assert.equal(reload.status, 400)
+    const page = await reload.text()
+    assert.match(page, /ERR_TX_MISSING/)
+    assert.doesNotMatch(page, /jwt=/)
+    assert.match(page, /href="https:\/\/meet\.example\.com\/"/)
+  })
+
+  it('refuses the replayed callback even when the old cookie is sent again', async () => {
+    const jar = new CookieJar()
+    const start = await get(`${rig.adapter.url}/oidc/auth?roomname=standup`, jar)
+    const saved = jar.clone()
+    const { callbackUrl } = await passProvider(start.headers.get('location')!, jar, 'ana')
+    assert.equal((await get(callbackUrl, jar.clone())).status, 302)
+
+    const replay = await get(callbackUrl, saved)
+    assert.equal(replay.status, 400)
+    assert.match(await replay.text(), /ERR_OIDC_CODE_REJECTED/)
+  })
+
+  it('refuses a callback whose state does not match the browser transaction', async () => {
+    const jar = new CookieJar()
+    const start = await get(`${rig.adapter.url}/oidc/auth?roomname=standup`, jar)
+    const { callbackUrl } = await passProvider(start.headers.get('location')!, jar, 'ana')
+    const forged = new URL(callbackUrl)
+    forged.searchParams.set('state', 'attacker-state')
+
+    const response = await get(forged.href, jar, { accept: 'application/json' })
+    assert.equal(response.status, 400)
+    const body = (await response.json()) as { error: { code: string; requestId: string } }
+    assert.equal(body.error.code, 'ERR_OIDC_STATE_MISMATCH')
+    assert.equal(response.headers.get('location'), null)
+  })
+
+  it('shows a friendly page with a way back when the user cancels at the provider', async () => {
+    const jar = new CookieJar()
+    const start = await get(`${rig.adapter.url}/oidc/auth?roomname=standup`, jar)
+    const { callbackUrl } = await passProvider(start.headers.get('location')!, jar, undefined)
+    assert.match(callbackUrl, /error=access_denied/)
+
+    const response = await get(callbackUrl, jar)
+    assert.equal(response.status, 403)
+    const page = await response.text()
+    assert.match(page, /Sign-in cancelled/)
+    assert.match(page, /ERR_OIDC_ACCESS_DENIED/)
+    assert.match(page, /href="https:\/\/meet\.example\.com\/standup"/)
+    assert.ok(
+      rig.adapter.logs.some(
+        (line) => line.includes('"code":"ERR_OIDC_ACCESS_DENIED"') && line.includes('"level":30'),
+      ),
+    )
+  })
+
+  it('answers /oidc/health and /oidc/ready once the provider is known', async () => {
+    assert.equal((await fetch(`${rig.adapter.url}/oidc/health`)).status, 200)
+    const ready = await fetch(`${rig.adapter.url}/oidc/ready`)
+    assert.equal(ready.status, 200)
+    assert.deepEqual(await ready.json(), { status: 'ready', provider: 'ready' })
+  })
+})
+
+describe('login with other client setups', () => {
+  it('logs in a public client with PKCE only, sending client_id in the body and no secret', async () => {
+    const rig = await startRig({
+      client: { token_endpoint_auth_method: 'none', client_secret: undefined },
+      env: { OIDC_CLIENT_SECRET: undefined },
+    })
+    try {
+      const login = await runLogin(`${rig.adapter.url}/oidc/auth?roomname=standup`)
+      assert.match(login.finalUrl!, /^https:\/\/meet\.example\.com\/standup#jwt=/)
+      assert.ok(rig.adapter.logs.some((line) => line.includes('"method":"none"')))
+    } finally {
+      await rig.close()
+    }
+  })
+
+  it('uses client_secret_post when the provider accepts only that', async () => {
+    const rig = await startRig({
+      client: { token_endpoint_auth_method: 'client_secret_post' },
+      idpConfiguration: { clientAuthMethods: ['client_secret_post', 'none'] },
+    })
+    try {
+      const login = await runLogin(`${rig.adapter.url}/oidc/auth?roomname=standup`)
+      assert.match(login.finalUrl!, /#jwt=/)
+      assert.ok(rig.adapter.logs.some((line) => line.includes('"method":"client_secret_post"')))
+    } finally {
+      await rig.close()
+    }
+  })
+
+  it('falls back to userinfo when the ID token carries no name or email', async () => {
+    const rig = await startRig({ claimsInIdToken: false })
+    try {
+      const login = await runLogin(`${rig.adapter.url}/oidc/auth?roomname=standup`)
+      const { payload } = decodeJwt(tokenFromUrl(login.finalUrl!))
+      assert.deepEqual((payload['context'] as { user: unknown }).user, {
+        id: 'ana',
+        name: 'Ana Host',
+        email: 'ana@example.org',
+        avatar: 'https://avatars.example.org/ana.png',
+        affiliation: 'owner',
+        moderator: true,
+      })
+    } finally {
+      await rig.close()
+    }
+  })
+
+  it('uses preferred_username as the display name and invents no email', async () => {
+    const rig = await startRig()
+    try {
+      const login = await runLogin(`${rig.adapter.url}/oidc/auth?roomname=standup`, {
+        login: 'user1',
+      })
+      const { payload } = decodeJwt(tokenFromUrl(login.finalUrl!))
+      assert.deepEqual((payload['context'] as { user: unknown }).user, {
+        id: 'user1',
+        name: 'user1',
+        affiliation: 'owner',
+        moderator: true,
+      })
+    } finally {
+      await rig.close()
+    }
+  })
+
+  it('works with static endpoints when the provider has no discovery', async () => {
+    const probe = await startRig()
+    const issuer = probe.idp.issuer
+    await probe.adapter.close()
+    const { startAdapter } = await import('../support/harness.js')
+    const adapter = await startAdapter({
+      OIDC_ISSUER_URL: issuer,
+      OIDC_AUTHORIZATION_ENDPOINT: `${issuer}/auth`,
+      OIDC_TOKEN_ENDPOINT: `${issuer}/token`,
+      OIDC_JWKS_URI: `${issuer}/jwks`,
+      OIDC_USERINFO_ENDPOINT: `${issuer}/me`,
+      ADAPTER_PUBLIC_URL: probe.adapter.config.jitsi.adapterPublicUrl.origin,
+      PORT: String(probe.adapter.config.server.port),
+    })
+    try {
+      const login = await runLogin(`${adapter.url}/oidc/auth?roomname=standup`)
+      assert.match(login.finalUrl!, /^https:\/\/meet\.example\.com\/standup#jwt=/)
+      assert.ok(!adapter.logs.some((line) => line.includes('openid-configuration')))
+    } finally {
+      await adapter.close()
+      await probe.idp.close()
+    }
+  })
+
+  it("lets two adapter instances complete each other's logins", async () => {
+    const rig = await startRig()
+    const { startAdapter } = await import('../support/harness.js')
+    const second = await startAdapter({
+      OIDC_ISSUER_URL: rig.idp.issuer,
+      ADAPTER_PUBLIC_URL: rig.adapter.config.jitsi.adapterPublicUrl.origin,
+      PORT: '0',
+    })
+    try {
+      const jar = new CookieJar()
+      const start = await get(`${rig.adapter.url}/oidc/auth?roomname=standup`, jar)
+      const { callbackUrl } = await passProvider(start.headers.get('location')!, jar, 'ana')
+      const onSecond = callbackUrl.replace(rig.adapter.url, second.url)
+      const adapterCookies = jar.header(rig.adapter.url)
+      const response = await fetch(onSecond, {
+        redirect: 'manual',
+        headers: { cookie: adapterCookies },
+      })
+      assert.equal(response.status, 302)
+      assert.match(response.headers.get('location')!, /^https:\/\/meet\.example\.com\/standup#jwt=/)
+    } finally {
+      await second.close()
+      await rig.close()
+    }
+  })
+})
