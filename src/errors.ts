@@ -80,6 +80,14 @@ export const errorCatalogue = {
     status: 504,
     message: 'The identity provider did not answer in time. Please try again.',
   },
+  ERR_OIDC_CLIENT_REJECTED: {
+    status: 502,
+    message: 'The identity provider did not accept this service. An administrator needs to check its settings.',
+  },
+  ERR_OIDC_LOGIN_REQUIRED: {
+    status: 400,
+    message: 'The identity provider asks you to sign in again.',
+  },
   ERR_POLICY_DENIED: {
     status: 403,
     message: 'You are signed in, but you are not allowed to host meetings here.',
