@@ -2,16 +2,17 @@
 // The login-storm benchmark (npm run bench). Starts the stub provider and the load generator
 // on CPU 1, the adapter and the floor on CPU 0 (one loaded at a time); drives both, phase by
 // phase in turn, through warm-up, closed loop at each concurrency, open loop at half the best
-// closed-loop rate and (adapter only) a soak up to BENCH_LOGINS logins. Prints Markdown, writes JSON under
-// bench/results/. Everything it starts is stopped, and a watchdog ends the run if it hangs.
+// closed-loop rate and (adapter only) a soak up to BENCH_LOGINS logins. Prints Markdown and
+// writes JSON under bench/results/. Everything it starts is stopped, and a watchdog ends the
+// run if it hangs. See BENCHMARKS.md.
 //
 // Knobs: --quick or BENCH_QUICK=1 (short smoke run), BENCH_DURATION_S (per phase, default 10),
 // BENCH_LOGINS (soak total, default 100000), BENCH_CONCURRENCY (default 1,8,64,256),
 // BENCH_ALG (ES256 | RS256), BENCH_TARGETS (default adapter,floor), BENCH_TARGET_NODE_ARGS
 // (extra node flags for the adapter, e.g. --cpu-prof), BENCH_LOAD_NODE_ARGS (the same for the
 // stub and the load generator), BENCH_LOG_LEVEL (adapter, default info), BENCH_KEEP_LOGS=1.
-import { openSync, closeSync, createReadStream, existsSync, mkdirSync, rmSync } from 'node:fs'
-import { writeFileSync } from 'node:fs'
+import { closeSync, createReadStream, existsSync, mkdirSync, openSync } from 'node:fs'
+import { rmSync, writeFileSync } from 'node:fs'
 import { cpus, release, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
