@@ -315,7 +315,11 @@ function buildJitsiConfig(read: SettingReader, problems: ConfigProblems): JitsiC
       `must be a plain site URL without query, fragment or credentials, got "${base}"`,
     )
   }
-  if (!baseUrl.pathname.endsWith('/')) baseUrl.pathname += '/'
+  // Jitsi reads every path segment before the room as a tenant (JITSI.md §3), so a site under
+  // a path prefix would look like a tenant; such deployments are not supported.
+  if (baseUrl.pathname !== '/') {
+    problems.add(read.origin('JITSI_BASE_URL'), `must be the site root without a path (e.g. "${baseUrl.origin}"), got "${base}"; Jitsi under a path prefix is not supported`)
+  }
 
   const adapterPublicUrl = new URL(read.string('ADAPTER_PUBLIC_URL') ?? baseUrl.origin)
   if (!adapterPublicUrl.pathname.endsWith('/')) adapterPublicUrl.pathname += '/'

@@ -1,0 +1,251 @@
+import assert from 'node:assert/strict'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, it } from 'node:test'
+
+import { buildConfig, ConfigError, type Config } from '../../../src/config/index.js'
+import { parseIni } from '../../../src/config/ini.js'
+
+const minimal = {
+  OIDC_ISSUER_URL: 'https://idp.example/realms/jitsi',
+  OIDC_CLIENT_ID: 'jitsi',
+  OIDC_CLIENT_SECRET: 'client-secret-value',
+  JITSI_BASE_URL: 'https://meet.example',
+  JWT_APP_ID: 'jitsi_app',
+  JWT_APP_SECRET: 'app-secret-0123456789',
+}
+
+function problemsOf(
+  env: Record<string, string>,
+  ini?: string,
+): Array<{ setting: string; message: string }> {
+  try {
+    buildConfig({ env, ...(ini === undefined ? {} : { ini: { path: 'app.conf', text: ini } }) })
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems
+    throw error
+  }
+  assert.fail('expected configuration problems')
+}
+
+describe('configuration', () => {
+  it('builds a frozen config with defaults that fit Prosody', () => {
+    const config = buildConfig({ env: minimal })
+    assert.ok(Object.isFrozen(config))
+    assert.ok(Object.isFrozen(config.token))
+    assert.equal(config.token.issuer, 'jitsi_app')
+    assert.equal(config.token.audience, 'jitsi')
+    assert.equal(config.token.subject, 'meet.example')
+    assert.equal(config.token.algorithm, 'HS256')
+    assert.equal(config.token.lifetimeSeconds, 10800)
+    assert.equal(config.token.notBeforeSkewSeconds, 60)
+    assert.equal(config.token.roomScope, 'room')
+    assert.equal(config.token.delivery, 'hash')
+    assert.deepEqual(config.oidc.scopes, ['openid', 'profile', 'email'])
+    assert.equal(config.jitsi.redirectUri, 'https://meet.example/oidc/redirect')
+    assert.equal(config.server.host, '127.0.0.1')
+    assert.equal(config.server.port, 8000)
+    assert.equal(config.server.secureCookies, true)
+    assert.equal(config.server.cookieKey.length, 32)
+  })
+
+  it('reports every problem at once, each naming the setting', () => {
+    const problems = problemsOf({
+      OIDC_CLIENT_ID: '',
+      JITSI_BASE_URL: 'meet.example',
+      JWT_APP_SECRET: 'short',
+      JWT_LIFETIME_SECONDS: '999999',
+      PORT: 'eighty',
+      JWT_ALGORITHM: 'RS256',
+      OIDC_SCOPES: 'profile email',
+    })
+    const settings = problems.map((problem) => problem.setting).sort()
+    assert.deepEqual(settings, [
+      'JITSI_BASE_URL',
+      'JITSI_BASE_URL',
+      'JWT_ALGORITHM',
+      'JWT_APP_ID',
+      'JWT_APP_SECRET',
+      'JWT_LIFETIME_SECONDS',
+      'OIDC_CLIENT_ID',
+      'OIDC_ISSUER_URL',
+      'OIDC_SCOPES',
+      'PORT',
+    ])
+  })
+
+  it('reports a secret by its length, never its value', () => {
+    const problems = problemsOf({ ...minimal, JWT_APP_SECRET: 'tiny-secret' })
+    const message = problems.find((problem) => problem.setting === 'JWT_APP_SECRET')!.message
+    assert.match(message, /11 characters/)
+    assert.doesNotMatch(JSON.stringify(problems), /tiny-secret/)
+  })
+
+  it('reads secrets from *_FILE without the trailing newline', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'joa-config-'))
+    writeFileSync(join(dir, 'app'), 'file-app-secret-0123456789\n')
+    writeFileSync(join(dir, 'client'), 'file-client-secret\n')
+    const { JWT_APP_SECRET: _a, OIDC_CLIENT_SECRET: _c, ...rest } = minimal
+    const config = buildConfig({
+      env: {
+        ...rest,
+        JWT_APP_SECRET_FILE: join(dir, 'app'),
+        OIDC_CLIENT_SECRET_FILE: join(dir, 'client'),
+      },
+    })
+    assert.equal(new TextDecoder().decode(config.token.secret), 'file-app-secret-0123456789')
+    assert.equal(config.oidc.clientSecret, 'file-client-secret')
+  })
+
+  it('refuses a secret given both directly and as a file, and a missing file', () => {
+    const both = problemsOf({ ...minimal, JWT_APP_SECRET_FILE: '/nonexistent/secret' })
+    assert.deepEqual(
+      both.map((p) => p.setting),
+      ['JWT_APP_SECRET'],
+    )
+    assert.match(both[0]!.message, /keep one/)
+
+    const { JWT_APP_SECRET: _secret, ...rest } = minimal
+    const missing = problemsOf({ ...rest, JWT_APP_SECRET_FILE: '/nonexistent/secret' })
+    assert.ok(missing.some((p) => p.setting === 'JWT_APP_SECRET_FILE' && /ENOENT/.test(p.message)))
+  })
+
+  it('reads the Python adapter app.conf unchanged, trailing comments included', () => {
+    const ini = `[oauth]
+client_id = jitsi
+client_secret = python-client-secret
+issuer = https://idp.example/realms/jitsi
+authorize_url = https://placeholder # ignored once discovery is set
+access_token_url = https://placeholder
+jwks_uri = https://placeholder
+scope = openid email profile # Change depending on your IDP's scope configuration
+
+[urls]
+jitsi_base = https://meet.example
+oidc_discovery = https://idp.example/realms/jitsi/.well-known/openid-configuration
+
+[jwt]
+audience = jitsi
+issuer = jitsi_app
+subject = meet.example
+secret_key = python-app-secret-0123
+
+[logging]
+level = WARNING
+filename = /tmp/app.log
+filemode = w
+`
+    const config = buildConfig({ env: {}, ini: { path: 'app.conf', text: ini } })
+    assert.deepEqual(config.oidc.scopes, ['openid', 'email', 'profile'])
+    assert.equal(
+      config.oidc.discoveryUrl,
+      'https://idp.example/realms/jitsi/.well-known/openid-configuration',
+    )
+    assert.equal(config.oidc.staticEndpoints, undefined)
+    assert.equal(config.token.issuer, 'jitsi_app')
+    assert.equal(config.token.subject, 'meet.example')
+    assert.equal(config.logging.level, 'warn')
+    assert.equal(config.logging.file, '/tmp/app.log')
+    assert.equal(config.logging.fileMode, 'w')
+  })
+
+  it('lets the environment override the INI file', () => {
+    const ini = `[oauth]\nclient_id = from-file\n`
+    const config = buildConfig({
+      env: { ...minimal, OIDC_CLIENT_ID: 'from-env' },
+      ini: { path: 'x.conf', text: ini },
+    })
+    assert.equal(config.oidc.clientId, 'from-env')
+  })
+
+  it('names an unknown INI key with its line', () => {
+    const problems = problemsOf(minimal, `[jwt]\nsecret = x\n`)
+    assert.deepEqual(
+      problems.map((p) => p.setting),
+      ['[jwt] secret'],
+    )
+    assert.match(problems[0]!.message, /line 2/)
+  })
+
+  it('refuses plain-http providers unless OIDC_ALLOW_HTTP is set, and warns when it is', () => {
+    const problems = problemsOf({ ...minimal, OIDC_ISSUER_URL: 'http://idp.example' })
+    assert.ok(
+      problems.some((p) => p.setting === 'OIDC_ISSUER_URL' && /OIDC_ALLOW_HTTP/.test(p.message)),
+    )
+    const config = buildConfig({
+      env: { ...minimal, OIDC_ISSUER_URL: 'http://idp.example', OIDC_ALLOW_HTTP: 'true' },
+    })
+    assert.ok(config.warnings.some((warning) => warning.startsWith('OIDC_ALLOW_HTTP=true')))
+  })
+
+  it('refuses a Jitsi base URL under a path prefix, which Jitsi would read as a tenant', () => {
+    const problems = problemsOf({ ...minimal, JITSI_BASE_URL: 'https://meet.example/jitsi/' })
+    assert.deepEqual(
+      problems.map((p) => p.setting),
+      ['JITSI_BASE_URL'],
+    )
+  })
+
+  it('derives the same cookie key on every replica that shares the app secret', () => {
+    const one = buildConfig({ env: minimal })
+    const two = buildConfig({ env: minimal })
+    const other = buildConfig({ env: { ...minimal, COOKIE_SECRET: 'c'.repeat(32) } })
+    assert.deepEqual(one.server.cookieKey, two.server.cookieKey)
+    assert.notDeepEqual(one.server.cookieKey, other.server.cookieKey)
+    assert.notDeepEqual(Buffer.from(one.server.cookieKey), Buffer.from(one.token.secret))
+  })
+
+  it('maps jitsi-openid names and keeps its "jitsi" issuer', () => {
+    const config: Config = buildConfig({
+      env: {
+        ISSUER_URL: 'https://idp.example/realms/jitsi',
+        CLIENT_ID: 'jitsi',
+        CLIENT_SECRET: 'client-secret-value',
+        JITSI_URL: 'https://meet.example',
+        JITSI_SECRET: 'app-secret-0123456789',
+        JITSI_SUB: 'meet.jitsi',
+        HOSTNAME: 'build-host-42',
+      },
+    })
+    assert.equal(config.token.issuer, 'jitsi')
+    assert.equal(config.token.subject, 'meet.jitsi')
+    assert.equal(config.server.host, '127.0.0.1')
+    assert.deepEqual(
+      config.legacy.map((legacy) => [legacy.name, legacy.target ?? null]),
+      [
+        ['HOSTNAME', null],
+        ['JITSI_SECRET', 'JWT_APP_SECRET'],
+        ['JITSI_URL', 'JITSI_BASE_URL'],
+        ['JITSI_SUB', 'JWT_SUBJECT'],
+        ['ISSUER_URL', 'OIDC_ISSUER_URL'],
+        ['CLIENT_ID', 'OIDC_CLIENT_ID'],
+        ['CLIENT_SECRET', 'OIDC_CLIENT_SECRET'],
+      ],
+    )
+  })
+})
+
+describe('INI parsing', () => {
+  it('strips comments after values only when preceded by white space', () => {
+    const { entries } = parseIni(
+      '[a]\nurl = https://x.example/#frag\nkey = value # note\nother = v ; note\n',
+    )
+    assert.deepEqual(
+      entries.map((entry) => [entry.key, entry.value]),
+      [
+        ['url', 'https://x.example/#frag'],
+        ['key', 'value'],
+        ['other', 'v'],
+      ],
+    )
+  })
+
+  it('reports lines outside a section and lines without a key', () => {
+    const { errors } = parseIni('orphan = 1\n[s]\njust text\n')
+    assert.deepEqual(errors, [
+      'line 1: "orphan" is outside any [section]',
+      'line 3: expected "key = value" or "[section]"',
+    ])
+  })
+})
