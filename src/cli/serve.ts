@@ -4,6 +4,7 @@ import type { Config } from '../config/index.js'
 import { buildApp } from '../http/app.js'
 import type { LoginCounters } from '../http/events.js'
 import type { Logger } from '../log.js'
+import { buildMetrics, startMetricsListener, type MetricsListener } from '../metrics.js'
 import { OidcProvider, type ProviderHooks } from '../oidc/provider.js'
 
 export interface RunningService {
@@ -11,12 +12,15 @@ export interface RunningService {
   provider: OidcProvider
   /** The address actually bound (the port may have been 0). */
   url: string
+  /** `http://host:port/metrics` when `METRICS_PORT` is set. */
+  metricsUrl?: string
   close(): Promise<void>
 }
 
 export interface ServeOptions {
   config: Config
   logger: Logger
+  /** Replace the Prometheus counters and hooks that `METRICS_PORT` would wire. */
   counters?: LoginCounters
   providerHooks?: ProviderHooks
 }
@@ -29,23 +33,39 @@ export async function startService(options: ServeOptions): Promise<RunningServic
   const { config, logger } = options
   logStartup(config, logger)
 
-  const provider = new OidcProvider(config.oidc, logger, options.providerHooks)
-  const app = await buildApp({
-    config,
-    provider,
+  const metrics =
+    config.metrics.port === undefined
+      ? undefined
+      : buildMetrics(config.oidc.discoveryUrl ? { discoveryUrl: config.oidc.discoveryUrl } : {})
+  const counters = options.counters ?? metrics?.counters
+  const provider = new OidcProvider(
+    config.oidc,
     logger,
-    ...(options.counters ? { counters: options.counters } : {}),
-  })
+    options.providerHooks ?? metrics?.providerHooks,
+  )
+  const app = await buildApp({ config, provider, logger, ...(counters ? { counters } : {}) })
   const url = await app.listen({ host: config.server.host, port: config.server.port })
+  let metricsListener: MetricsListener | undefined
+  if (metrics) {
+    metricsListener = await startMetricsListener(metrics.registry, {
+      host: config.metrics.host,
+      port: config.metrics.port!,
+    })
+    logger.info(
+      { event: 'metrics.listening', url: metricsListener.url },
+      `metrics at ${metricsListener.url}`,
+    )
+  }
   await provider.start()
 
   return {
     app,
     provider,
     url,
+    ...(metricsListener ? { metricsUrl: metricsListener.url } : {}),
     async close() {
       provider.stop()
-      await app.close()
+      await Promise.all([app.close(), metricsListener?.close()])
     },
   }
 }

@@ -4,6 +4,7 @@ import { ConfigProblems, loadSettings, type ConfigSources, type LoadedSettings }
 import type { ResolvedSetting, SettingSpec, SettingValue } from './schema.js'
 import { jitsiSettings, tokenSettings } from './settings/jitsi.js'
 import { oidcSettings } from './settings/oidc.js'
+import { buildMetricsConfig, metricsSettings, type MetricsConfig } from './settings/metrics.js'
 import { buildPolicyConfig, policySettings, type PolicyConfig } from './settings/policy.js'
 import { loggingSettings, serverSettings } from './settings/server.js'
 
@@ -17,6 +18,7 @@ export const allSettings: readonly SettingSpec[] = [
   ...policySettings,
   ...serverSettings,
   ...loggingSettings,
+  ...metricsSettings,
 ]
 
 export interface StaticEndpoints {
@@ -83,7 +85,7 @@ export interface ServerConfig {
 
 export interface LoggingConfig {
   level: string
-  format: 'json' | 'pretty'
+  format: 'auto' | 'json' | 'pretty'
   file?: string
   fileMode: 'a' | 'w'
 }
@@ -95,6 +97,7 @@ export interface Config {
   policy: PolicyConfig
   server: ServerConfig
   logging: LoggingConfig
+  metrics: MetricsConfig
   /** Start-up warnings: settings that weaken security or look wrong. */
   warnings: readonly string[]
   legacy: LoadedSettings['legacy']
@@ -160,6 +163,7 @@ export function buildConfig(sources: ConfigSources): Config {
   const jitsi = buildJitsiConfig(read, problems)
   const token = buildTokenConfig(read, problems, jitsi?.baseUrl, loaded)
   const policy = buildPolicyConfig(read, problems, warnings)
+  const metrics = buildMetricsConfig(read, problems)
   const server = buildServerConfig(read, problems, jitsi?.adapterPublicUrl, token?.secret)
 
   if (problems.list.length > 0 || !oidc || !jitsi || !token || !server) {
@@ -178,6 +182,7 @@ export function buildConfig(sources: ConfigSources): Config {
       ...optional('file', read.string('LOG_FILE')),
       fileMode: read.string('LOG_FILE_MODE') as LoggingConfig['fileMode'],
     },
+    metrics,
     warnings,
     legacy: loaded.legacy,
     settings: loaded.values,

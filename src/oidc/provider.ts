@@ -12,9 +12,16 @@ export type ProviderStatus =
   | { state: 'ready'; issuer: string; since: string }
   | { state: 'unavailable'; code: string; reason: string; retryInSeconds: number }
 
+/** The provider's endpoint URLs by name, as discovery (or static configuration) gave them. */
+export type ProviderEndpoints = Partial<
+  Record<'authorization' | 'token' | 'jwks' | 'userinfo' | 'end_session', string>
+>
+
 export interface ProviderHooks {
   onCall?: (call: { endpoint: string; status: number; durationMs: number }) => void
   onStatus?: (status: ProviderStatus) => void
+  /** Called before the JWKS is fetched, so an observer can name the paths `onCall` reports. */
+  onEndpoints?: (endpoints: ProviderEndpoints) => void
 }
 
 /** Algorithms accepted for ID tokens when static endpoints give no list: asymmetric only. */
@@ -130,6 +137,13 @@ export class OidcProvider {
     const metadata = this.config.staticEndpoints
       ? this.#buildStaticMetadata()
       : await this.#fetchDiscovery()
+    this.hooks.onEndpoints?.({
+      authorization: metadata.authorization_endpoint,
+      token: metadata.token_endpoint,
+      jwks: metadata.jwks_uri,
+      userinfo: metadata.userinfo_endpoint,
+      end_session: metadata.end_session_endpoint,
+    })
     const configuration = new client.Configuration(
       metadata,
       this.config.clientId,
