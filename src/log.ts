@@ -7,7 +7,7 @@ export type { Logger } from 'pino'
 
 export interface LogSettings {
   level: string
-  format: 'json' | 'pretty'
+  format: 'auto' | 'json' | 'pretty'
   file?: string
   fileMode: 'a' | 'w'
 }
@@ -80,15 +80,27 @@ export function buildLoggerOptions(settings: Pick<LogSettings, 'level'>): Logger
 }
 
 /**
+ * `auto` is pretty only for a person at a terminal: anything reading stdout through a pipe
+ * (journald, docker, kubectl logs, a log shipper) or a log file gets JSON lines.
+ */
+export function resolveLogFormat(
+  settings: Pick<LogSettings, 'format' | 'file'>,
+  stdoutIsTTY: boolean,
+): 'json' | 'pretty' {
+  if (settings.format !== 'auto') return settings.format
+  return stdoutIsTTY && !settings.file ? 'pretty' : 'json'
+}
+
+/**
  * Creates the process logger: JSON lines to stdout by default, to `file` when set (reopened
- * on SIGHUP so logrotate can move it), or human-readable lines with `format: 'pretty'`.
+ * on SIGHUP so logrotate can move it), or human-readable lines (see `resolveLogFormat`).
  */
 export function createLogger(settings: LogSettings): { logger: Logger; reopen: () => void } {
   const destination: DestinationStream & { reopen?: () => void } = settings.file
     ? pino.destination({ dest: settings.file, append: settings.fileMode === 'a', mkdir: true })
     : pino.destination(1)
   const stream =
-    settings.format === 'pretty'
+    resolveLogFormat(settings, process.stdout.isTTY === true) === 'pretty'
       ? pinoPretty({ destination, colorize: !settings.file && process.stdout.isTTY })
       : destination
 

@@ -68,9 +68,10 @@ export const loggingSettings = defineSettings([
     ini: ['logging', 'format'],
     type: 'enum',
     group: 'logging',
-    values: ['json', 'pretty'],
-    default: 'json',
-    description: 'One JSON object per line, or `pretty` for a human-readable line.',
+    values: ['auto', 'json', 'pretty'],
+    default: 'auto',
+    description:
+      '`json`: one JSON object per line; `pretty`: a human-readable line; `auto`: pretty when standard output is a terminal and `LOG_FILE` is unset, else JSON.',
   },
   {
     env: 'LOG_FILE',
