@@ -69,8 +69,10 @@ function codeFor(code: string | undefined, step: string): ErrorCode {
     case 'OAUTH_INVALID_REQUEST':
       return 'ERR_OIDC_CALLBACK_INVALID'
     case 'OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED':
-      // A callback `iss` naming another issuer (RFC 9207) or a state mismatch.
-      return step === 'callback' ? 'ERR_OIDC_CALLBACK_INVALID' : 'ERR_OIDC_PROVIDER_BAD_RESPONSE'
+      // A callback `iss` naming another issuer (RFC 9207) or a state mismatch; at userinfo, a
+      // `sub` other than the ID token's (OIDC Core §5.3.4): a refusal (4xx), not a provider fault.
+      if (step === 'callback') return 'ERR_OIDC_CALLBACK_INVALID'
+      return step === 'userinfo' ? 'ERR_OIDC_USERINFO_INVALID' : 'ERR_OIDC_PROVIDER_BAD_RESPONSE'
     case 'OAUTH_JWT_CLAIM_COMPARISON_FAILED':
     case 'OAUTH_JWT_TIMESTAMP_CHECK_FAILED':
     case 'OAUTH_KEY_SELECTION_FAILED':

@@ -1,3 +1,6 @@
+import { createHash, timingSafeEqual } from 'node:crypto'
+
+import { decodeProtectedHeader } from 'jose'
 import * as client from 'openid-client'
 
 import type { OidcConfig } from '../config/index.js'
@@ -86,6 +89,7 @@ export async function completeAuthorization(
     })
   }
   if (claims) assertIssuedInThePast(claims, nowSeconds, config.clockToleranceSeconds)
+  if (claims && tokens.id_token) assertAccessTokenHash(tokens.id_token, claims, tokens.access_token)
 
   const userinfo = needsUserinfo(config, claims, configuration)
     ? await fetchUserinfo(configuration, tokens.access_token, claims?.['sub'] as string | undefined)
@@ -123,6 +127,47 @@ function assertIssuedInThePast(
   if (typeof iat !== 'number' || iat > nowSeconds + toleranceSeconds) {
     throw new AppError('ERR_OIDC_ID_TOKEN_INVALID', {
       detail: `ID token "iat" is missing or more than ${toleranceSeconds}s in the future`,
+    })
+  }
+}
+
+/** Hash behind `at_hash` for each ID token algorithm (OIDC Core §3.1.3.6; EdDSA: Ed25519). */
+const atHashDigests: Record<string, string> = {
+  RS256: 'sha256',
+  PS256: 'sha256',
+  ES256: 'sha256',
+  RS384: 'sha384',
+  PS384: 'sha384',
+  ES384: 'sha384',
+  RS512: 'sha512',
+  PS512: 'sha512',
+  ES512: 'sha512',
+  EdDSA: 'sha512',
+  Ed25519: 'sha512',
+}
+
+/**
+ * `at_hash` is optional in the code flow and openid-client does not check it (K06); when a
+ * provider does send one, a mismatch means the access token is not the one this ID token was
+ * issued with, so userinfo could answer for someone else.
+ */
+function assertAccessTokenHash(
+  idToken: string,
+  claims: Record<string, unknown>,
+  accessToken: string,
+): void {
+  const atHash = claims['at_hash']
+  if (atHash === undefined) return
+
+  const digest = atHashDigests[decodeProtectedHeader(idToken).alg ?? '']
+  const full = digest ? createHash(digest).update(accessToken).digest() : undefined
+  const expected = full
+    ? Buffer.from(full.subarray(0, full.length / 2).toString('base64url'))
+    : undefined
+  const given = Buffer.from(typeof atHash === 'string' ? atHash : '')
+  if (!expected || expected.length !== given.length || !timingSafeEqual(expected, given)) {
+    throw new AppError('ERR_OIDC_ID_TOKEN_INVALID', {
+      detail: 'ID token "at_hash" does not match the access token',
     })
   }
 }

@@ -1,0 +1,98 @@
+import { findFreePort, startAdapter, type TestAdapter } from '../support/harness.js'
+import { startBadProvider, type BadProvider } from '../support/bad-provider.js'
+import { CookieJar, get } from '../support/login-driver.js'
+
+export const jitsiOrigin = 'https://meet.example.com'
+
+export interface BadRig {
+  provider: BadProvider
+  adapter: TestAdapter
+  close(): Promise<void>
+}
+
+/**
+ * The adapter as `serve` runs it, registered at the misbehaving provider. The adapter's port is
+ * chosen first so its callback URL is known; `env` is merged over the harness defaults.
+ */
+export async function startBadRig(
+  env: Record<string, string | undefined> = {},
+  provider?: BadProvider,
+): Promise<BadRig> {
+  const bad = provider ?? (await startBadProvider())
+  const port = await findFreePort()
+  const adapter = await startAdapter({
+    OIDC_ISSUER_URL: bad.issuer,
+    OIDC_CLIENT_SECRET: bad.clientSecret,
+    OIDC_TIMEOUT_SECONDS: '1',
+    ADAPTER_PUBLIC_URL: `http://127.0.0.1:${port}`,
+    PORT: String(port),
+    ...env,
+  })
+  return {
+    provider: bad,
+    adapter,
+    async close() {
+      await adapter.close()
+      if (!provider) await bad.close()
+    },
+  }
+}
+
+export interface BadLogin {
+  jar: CookieJar
+  start: Response
+  authorizationUrl: string
+  callbackUrl: string
+  callback: Response
+  body: string
+  location: string | null
+}
+
+/** One login the way a browser makes it: start, provider, callback. */
+export async function loginAt(
+  rig: BadRig,
+  options: {
+    query?: string
+    jar?: CookieJar
+    accept?: string
+    /** Changes the callback URL before the browser follows it. */
+    tamper?: (callbackUrl: URL) => void
+  } = {},
+): Promise<BadLogin> {
+  const jar = options.jar ?? new CookieJar()
+  const headers: Record<string, string> = options.accept ? { accept: options.accept } : {}
+  const start = await get(
+    `${rig.adapter.url}/oidc/auth?${options.query ?? 'roomname=standup'}`,
+    jar,
+  )
+  if (start.status !== 302) throw new Error(`login start answered ${start.status}`)
+  const authorizationUrl = start.headers.get('location')!
+  const callback = new URL(await rig.provider.authorize(authorizationUrl))
+  options.tamper?.(callback)
+  const response = await get(callback.href, jar, headers)
+  return {
+    jar,
+    start,
+    authorizationUrl,
+    callbackUrl: callback.href,
+    callback: response,
+    body: await response.text(),
+    location: response.headers.get('location'),
+  }
+}
+
+/** The stable error code in one of our pages or JSON bodies. */
+export function errorCodeOf(body: string): string | undefined {
+  return /\b(ERR_[A-Z0-9_]+)\b/.exec(body)?.[1]
+}
+
+/** Runs `action` with `Date.now` moved forward; oauth4webapi and jose read the clock there. */
+export async function withClockAhead<T>(seconds: number, action: () => Promise<T>): Promise<T> {
+  const realNow = Date.now
+  Date.now = () => realNow() + seconds * 1000
+  try {
+    return await action()
+  } finally {
+    Date.now = realNow
+  }
+}
