@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto'
+import { createHash, timingSafeEqual, webcrypto } from 'node:crypto'
 
 import { EncryptJWT, errors as joseErrors, jwtDecrypt } from 'jose'
 
@@ -13,6 +13,13 @@ export interface Transaction {
   request: LoginRequest
   /** Set when this attempt sent `prompt=none`; `login_required` then retries interactively. */
   silent?: boolean
+}
+
+/** The cookie key, imported once with `importTransactionKey` (jose would import raw bytes per call). */
+export type TransactionKey = webcrypto.CryptoKey
+
+export function importTransactionKey(raw: Uint8Array): Promise<TransactionKey> {
+  return webcrypto.subtle.importKey('raw', raw, 'AES-GCM', false, ['encrypt', 'decrypt'])
 }
 
 /** A login left unfinished for this long is gone: the cookie expires and the seal with it. */
@@ -36,7 +43,7 @@ export function buildTransactionCookieName(state: string): string {
  */
 export async function sealTransaction(
   transaction: Transaction,
-  key: Uint8Array,
+  key: TransactionKey,
   nowSeconds: number,
 ): Promise<string> {
   return new EncryptJWT({ tx: transaction })
@@ -52,7 +59,7 @@ export async function sealTransaction(
  */
 export async function openTransaction(
   sealed: string,
-  key: Uint8Array,
+  key: TransactionKey,
   expectedState: string,
   nowSeconds: number,
 ): Promise<Transaction> {

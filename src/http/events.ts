@@ -41,7 +41,7 @@ export function buildLoginEvents(counters?: LoginCounters): LoginEvents {
   return {
     loginStarted(request, login) {
       counters?.started(login.client)
-      request.log.info(
+      request.log.debug(
         {
           event: 'auth.start',
           room: login.roomSafe,

@@ -16,6 +16,7 @@ import {
   transactionCookiePrefix,
   transactionTtlSeconds,
   type Transaction,
+  type TransactionKey,
 } from '../transaction.js'
 import { renderReturnPage } from './return-pages.js'
 import { sendError, sendPage } from './reply.js'
@@ -25,6 +26,7 @@ export interface LoginRouteDeps {
   config: Config
   provider: OidcProvider
   events: LoginEvents
+  cookieKey: TransactionKey
   now?: () => number
 }
 
@@ -39,6 +41,7 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginRouteDeps):
   const { config, provider, events } = deps
   const nowSeconds = () => Math.floor((deps.now?.() ?? Date.now()) / 1000)
 
+  const cookieKey = deps.cookieKey
   const cookieOptions = {
     path: '/oidc/',
     httpOnly: true,
@@ -61,7 +64,7 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginRouteDeps):
       request,
       ...(silent ? { silent } : {}),
     }
-    const sealed = await sealTransaction(transaction, config.server.cookieKey, nowSeconds())
+    const sealed = await sealTransaction(transaction, cookieKey, nowSeconds())
 
     return reply
       .setCookie(buildTransactionCookieName(authorization.state), sealed, {
@@ -113,7 +116,7 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginRouteDeps):
           ? mergeClaims(login.idTokenClaims, login.userinfo)
           : login.userinfo
       const identity = buildIdentity(claims, config.policy.claims, {
-        issuer: provider.requireConfiguration().serverMetadata().issuer,
+        issuer: provider.issuer,
         clientId: config.oidc.clientId,
       })
       const decision = decideAccess(identity, transaction.request, config.policy)
@@ -201,7 +204,7 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginRouteDeps):
     }
 
     reply.clearCookie(name, cookieOptions)
-    return openTransaction(sealed, config.server.cookieKey, state, nowSeconds())
+    return openTransaction(sealed, cookieKey, state, nowSeconds())
   }
 
   function handleCancel(request: FastifyRequest, reply: FastifyReply, loginRequest: LoginRequest) {

@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto'
+import { createHmac, timingSafeEqual, webcrypto } from 'node:crypto'
 import { SignJWT } from 'jose'
 import { AppError } from '../errors.js'
 import type { LoginRequest } from './login-request.js'
@@ -109,6 +109,22 @@ export function buildJitsiClaims(input: {
   }
 }
 
+// jose turns raw key bytes into a CryptoKey on every call; the secret is fixed for the
+// process, so it is imported once (this shows up in the login-storm benchmark).
+const importedSecrets = new WeakMap<Uint8Array, Map<JitsiAlgorithm, Promise<webcrypto.CryptoKey>>>()
+
+function importSecret(secret: Uint8Array, algorithm: JitsiAlgorithm): Promise<webcrypto.CryptoKey> {
+  const byAlgorithm = importedSecrets.get(secret) ?? new Map()
+  importedSecrets.set(secret, byAlgorithm)
+  let key = byAlgorithm.get(algorithm)
+  if (!key) {
+    const hash = `SHA-${algorithm.slice(2)}`
+    key = webcrypto.subtle.importKey('raw', secret, { name: 'HMAC', hash }, false, ['sign'])
+    byAlgorithm.set(algorithm, key)
+  }
+  return key
+}
+
 /** Signs the claims as a compact JWT with the header `{"alg": <algorithm>, "typ": "JWT"}`. */
 export async function signJitsiToken(
   claims: JitsiClaims,
@@ -117,7 +133,7 @@ export async function signJitsiToken(
   try {
     return await new SignJWT({ ...claims })
       .setProtectedHeader({ alg: settings.algorithm, typ: 'JWT' })
-      .sign(settings.secret)
+      .sign(await importSecret(settings.secret, settings.algorithm))
   } catch (cause) {
     throw new AppError('ERR_JITSI_TOKEN_INVALID', { detail: 'signing failed', cause })
   }

@@ -1,3 +1,8 @@
+import { readFileSync } from 'node:fs'
+import { rootCertificates } from 'node:tls'
+
+import { Agent, request } from 'undici'
+
 import { AppError } from '../errors.js'
 
 export interface ProviderFetchOptions {
@@ -6,6 +11,8 @@ export interface ProviderFetchOptions {
   publicOrigin?: string
   /** Where the adapter reaches that origin from inside the network (K16), if elsewhere. */
   internalBaseUrl?: string
+  /** A PEM bundle of extra CAs that may sign the provider's certificate (K17). */
+  caFile?: string
   /** Called after every call with its duration, for metrics and slow-provider warnings. */
   onResponse?: (call: { endpoint: string; status: number; durationMs: number }) => void
 }
@@ -16,42 +23,107 @@ export type ProviderFetch = (
   init: { method?: string; headers?: Record<string, string>; body?: unknown; signal?: AbortSignal },
 ) => Promise<Response>
 
+/** A provider answer larger than this is refused: discovery, JWKS and tokens are small. */
+const maxBodyBytes = 1024 * 1024
+
 /**
- * Builds the one `fetch` every provider call goes through: a hard timeout, the internal base URL
- * swap, and network failures turned into our codes (503 unreachable, 504 timeout). The response
- * body is the caller's to check.
+ * Builds the one `fetch` every provider call goes through: keep-alive connections, a hard
+ * timeout over the whole exchange, a bounded body, the internal base URL swap, and failures
+ * turned into our codes (503 unreachable, 504 timeout, 502 broken answer). It uses undici's
+ * `request` rather than the WHATWG `fetch`, whose stream machinery cost a fifth of the CPU of
+ * a login in the benchmark; the answer is handed back as a fully read `Response`.
  */
 export function buildProviderFetch(options: ProviderFetchOptions): ProviderFetch {
   const internal = options.internalBaseUrl ? new URL(options.internalBaseUrl) : undefined
+  const dispatcher = new Agent({
+    keepAliveTimeout: 30_000,
+    ...(options.caFile
+      ? { connect: { ca: [...rootCertificates, readFileSync(options.caFile, 'utf8')] } }
+      : {}),
+  })
 
   return async (url, init) => {
     const target = internal ? rewriteOrigin(url, options.publicOrigin, internal) : url
     const endpoint = new URL(url).pathname
+    const where = `${new URL(target).origin}${endpoint}`
     const timeout = AbortSignal.timeout(options.timeoutSeconds * 1000)
     const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout
     const started = performance.now()
 
+    let answer: Awaited<ReturnType<typeof request>>
     try {
-      const response = await fetch(target, { ...(init as RequestInit), signal, redirect: 'manual' })
-      options.onResponse?.({
-        endpoint,
-        status: response.status,
-        durationMs: performance.now() - started,
+      answer = await request(target, {
+        dispatcher,
+        method: (init.method ?? 'GET') as 'GET',
+        headers: init.headers ?? {},
+        body: toRequestBody(init.body),
+        signal,
       })
-      return response
     } catch (error) {
-      if (timeout.aborted) {
-        throw new AppError('ERR_OIDC_PROVIDER_TIMEOUT', {
-          detail: `no answer from ${new URL(target).origin}${endpoint} within ${options.timeoutSeconds}s`,
-          cause: error,
-        })
-      }
+      if (timeout.aborted) throw timeoutError(where, options.timeoutSeconds, error)
       throw new AppError('ERR_OIDC_PROVIDER_UNAVAILABLE', {
-        detail: `cannot reach ${new URL(target).origin}${endpoint}: ${describeNetworkError(error)}`,
+        detail: `cannot reach ${where}: ${describeNetworkError(error)}`,
         cause: error,
       })
     }
+
+    let body: Buffer
+    try {
+      body = await readBounded(answer.body)
+    } catch (error) {
+      if (timeout.aborted) throw timeoutError(where, options.timeoutSeconds, error)
+      throw new AppError('ERR_OIDC_PROVIDER_BAD_RESPONSE', {
+        detail: `broken answer from ${where}: ${describeNetworkError(error)}`,
+        cause: error,
+      })
+    }
+
+    options.onResponse?.({
+      endpoint,
+      status: answer.statusCode,
+      durationMs: performance.now() - started,
+    })
+    const noBody = answer.statusCode === 204 || answer.statusCode === 304
+    return new Response(noBody ? null : new Uint8Array(body), {
+      status: answer.statusCode,
+      headers: toHeaders(answer.headers),
+    })
   }
+}
+
+function toRequestBody(body: unknown): string | Uint8Array | undefined {
+  if (body === undefined || body === null) return undefined
+  if (typeof body === 'string' || body instanceof Uint8Array) return body
+  if (body instanceof URLSearchParams) return body.toString()
+  if (body instanceof ArrayBuffer) return new Uint8Array(body)
+  throw new TypeError('unsupported request body for the provider')
+}
+
+async function readBounded(stream: AsyncIterable<Buffer>): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of stream) {
+    size += chunk.length
+    if (size > maxBodyBytes) throw new Error(`answer larger than ${maxBodyBytes} bytes`)
+    chunks.push(chunk)
+  }
+  return Buffer.concat(chunks)
+}
+
+function toHeaders(raw: Record<string, string | string[] | undefined>): Headers {
+  const headers = new Headers()
+  for (const [name, value] of Object.entries(raw)) {
+    if (Array.isArray(value)) for (const item of value) headers.append(name, item)
+    else if (value !== undefined) headers.append(name, value)
+  }
+  return headers
+}
+
+function timeoutError(where: string, seconds: number, cause: unknown): AppError {
+  return new AppError('ERR_OIDC_PROVIDER_TIMEOUT', {
+    detail: `no answer from ${where} within ${seconds}s`,
+    cause,
+  })
 }
 
 function rewriteOrigin(url: string, publicOrigin: string | undefined, internal: URL): string {
@@ -62,6 +134,6 @@ function rewriteOrigin(url: string, publicOrigin: string | undefined, internal: 
 }
 
 function describeNetworkError(error: unknown): string {
-  const cause = (error as { cause?: { code?: string; message?: string } })?.cause
-  return cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : 'network error')
+  const { code, cause } = (error ?? {}) as { code?: string; cause?: { code?: string } }
+  return cause?.code ?? code ?? (error instanceof Error ? error.message : 'network error')
 }

@@ -72,6 +72,11 @@ export class OidcProvider {
     return this.#status
   }
 
+  /** The issuer in use; empty until discovery has succeeded. */
+  get issuer(): string {
+    return this.#status.state === 'ready' ? this.#status.issuer : ''
+  }
+
   /** The provider's configuration for a login, or a 503 while it is not known yet. */
   requireConfiguration(): client.Configuration {
     if (this.#configuration) return this.#configuration
