@@ -43,7 +43,7 @@ export function buildTransactionCookieName(state: string): string {
  */
 export async function sealTransaction(
   transaction: Transaction,
-  key: TransactionKey,
+  key: TransactionKey | Uint8Array,
   nowSeconds: number,
 ): Promise<string> {
   return new EncryptJWT({ tx: transaction })
@@ -59,7 +59,7 @@ export async function sealTransaction(
  */
 export async function openTransaction(
   sealed: string,
-  key: TransactionKey,
+  key: TransactionKey | Uint8Array,
   expectedState: string,
   nowSeconds: number,
 ): Promise<Transaction> {

@@ -1,4 +1,5 @@
 import { createHash, hkdfSync } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 
 import { ConfigProblems, loadSettings, type ConfigSources, type LoadedSettings } from './load.js'
 import type { ResolvedSetting, SettingSpec, SettingValue } from './schema.js'
@@ -34,6 +35,7 @@ export interface OidcConfig {
   issuer?: string
   discoveryUrl?: string
   internalBaseUrl?: string
+  caFile?: string
   staticEndpoints?: StaticEndpoints
   clientId: string
   clientSecret?: string
@@ -201,6 +203,7 @@ function buildOidcConfig(
   const authMethod = read.string('OIDC_CLIENT_AUTH_METHOD') as OidcConfig['authMethod']
   const scopes = read.list('OIDC_SCOPES')
   const allowHttp = read.boolean('OIDC_ALLOW_HTTP')
+  assertCaFile(read, problems)
 
   if (!clientId) {
     problems.add(
@@ -261,6 +264,7 @@ function buildOidcConfig(
     ...optional('issuer', issuer),
     ...optional('discoveryUrl', discoveryUrl),
     ...optional('internalBaseUrl', read.string('OIDC_INTERNAL_BASE_URL')),
+    ...optional('caFile', read.string('OIDC_CA_FILE')),
     ...optional('staticEndpoints', staticEndpoints),
     clientId,
     ...optional('clientSecret', clientSecret),
@@ -274,6 +278,26 @@ function buildOidcConfig(
     allowHttp,
     timeoutSeconds: read.integer('OIDC_TIMEOUT_SECONDS'),
     clockToleranceSeconds: read.integer('OIDC_CLOCK_TOLERANCE_SECONDS'),
+  }
+}
+
+/** K17: a private CA is read at start-up, so a wrong path fails then and not at the first login. */
+function assertCaFile(read: SettingReader, problems: ConfigProblems): void {
+  const path = read.string('OIDC_CA_FILE')
+  if (path === undefined) return
+  try {
+    if (!readFileSync(path, 'utf8').includes('-----BEGIN CERTIFICATE-----')) {
+      problems.add(
+        read.origin('OIDC_CA_FILE'),
+        `"${path}" holds no PEM certificate ("-----BEGIN CERTIFICATE-----")`,
+      )
+    }
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? 'unreadable'
+    problems.add(
+      read.origin('OIDC_CA_FILE'),
+      `cannot read "${path}" (${reason}); check the path and its permissions`,
+    )
   }
 }
 
@@ -323,7 +347,10 @@ function buildJitsiConfig(read: SettingReader, problems: ConfigProblems): JitsiC
   // Jitsi reads every path segment before the room as a tenant (JITSI.md §3), so a site under
   // a path prefix would look like a tenant; such deployments are not supported.
   if (baseUrl.pathname !== '/') {
-    problems.add(read.origin('JITSI_BASE_URL'), `must be the site root without a path (e.g. "${baseUrl.origin}"), got "${base}"; Jitsi under a path prefix is not supported`)
+    problems.add(
+      read.origin('JITSI_BASE_URL'),
+      `must be the site root without a path (e.g. "${baseUrl.origin}"), got "${base}"; Jitsi under a path prefix is not supported`,
+    )
   }
 
   const adapterPublicUrl = new URL(read.string('ADAPTER_PUBLIC_URL') ?? baseUrl.origin)

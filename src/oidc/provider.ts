@@ -64,6 +64,7 @@ export class OidcProvider {
       timeoutSeconds: config.timeoutSeconds,
       publicOrigin: new URL(publicUrl).origin,
       ...(config.internalBaseUrl ? { internalBaseUrl: config.internalBaseUrl } : {}),
+      ...(config.caFile ? { caFile: config.caFile } : {}),
       ...(hooks.onCall ? { onResponse: hooks.onCall } : {}),
     })
   }

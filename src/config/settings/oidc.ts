@@ -27,6 +27,14 @@ export const oidcSettings = defineSettings([
       'Base URL the adapter uses to reach the provider server-to-server (e.g. `http://keycloak:8080` inside a cluster). Browser redirects and issuer checks keep the public URLs.',
   },
   {
+    env: 'OIDC_CA_FILE',
+    ini: ['oauth', 'ca_file'],
+    type: 'string',
+    group: 'oidc',
+    description:
+      "PEM file of extra certificate authorities trusted for the provider's TLS certificate (a private CA), on top of the system ones. Verification cannot be turned off.",
+  },
+  {
     env: 'OIDC_CLIENT_ID',
     ini: ['oauth', 'client_id'],
     type: 'string',
