@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+
+import type { FastifyInstance } from 'fastify'
+import { pino } from 'pino'
+
+import { buildConfig } from '../../src/config/index.js'
+import { buildApp } from '../../src/http/app.js'
+import { OidcProvider } from '../../src/oidc/provider.js'
+import { findFreePort } from '../support/harness.js'
+
+/** An adapter whose provider cannot be reached: every route but the login must still answer. */
+describe('HTTP app with the provider unreachable', () => {
+  let app: FastifyInstance
+  let provider: OidcProvider
+
+  before(async () => {
+    const closedPort = await findFreePort()
+    const config = buildConfig({
+      env: {
+        OIDC_ISSUER_URL: `http://127.0.0.1:${closedPort}`,
+        OIDC_ALLOW_HTTP: 'true',
+        OIDC_CLIENT_ID: 'jitsi',
+        OIDC_TIMEOUT_SECONDS: '1',
+        JITSI_BASE_URL: 'https://meet.example.com',
+        JWT_APP_ID: 'jitsi_app',
+        JWT_APP_SECRET: 'app-secret-0123456789',
+      },
+    })
+    const logger = pino({ level: 'silent' })
+    provider = new OidcProvider(config.oidc, logger)
+    app = await buildApp({ config, provider, logger })
+    await provider.start()
+  })
+  after(async () => {
+    provider.stop()
+    await app.close()
+  })
+
+  it('answers /oidc/health with 200 while the process serves', async () => {
+    const response = await app.inject('/oidc/health')
+    assert.equal(response.statusCode, 200)
+    assert.deepEqual(response.json(), { status: 'ok' })
+  })
+
+  it('answers /oidc/ready with 503 and the reason code, without configuration values', async () => {
+    const response = await app.inject('/oidc/ready')
+    assert.equal(response.statusCode, 503)
+    const body = response.json() as Record<string, unknown>
+    assert.equal(body['status'], 'not-ready')
+    assert.equal(body['code'], 'ERR_OIDC_PROVIDER_UNAVAILABLE')
+    assert.doesNotMatch(response.body, /127\.0\.0\.1|jitsi_app|meet\.example\.com/)
+  })
+
+  it('gives a login a 503 page that says the provider is unavailable', async () => {
+    const response = await app.inject('/oidc/auth?roomname=standup')
+    assert.equal(response.statusCode, 503)
+    assert.match(response.headers['content-type'] as string, /^text\/html/)
+    assert.match(response.body, /Identity provider unavailable/)
+    assert.match(response.body, /ERR_OIDC_PROVIDER_UNAVAILABLE/)
+    assert.match(response.body, /href="https:\/\/meet\.example\.com\/"/)
+  })
+
+  it('answers JSON to clients that ask for it, with the stable code and request id', async () => {
+    const response = await app.inject({
+      url: '/oidc/auth',
+      headers: { accept: 'application/json' },
+    })
+    assert.equal(response.statusCode, 400)
+    const body = response.json() as { error: Record<string, unknown> }
+    assert.equal(body.error['code'], 'ERR_JITSI_ROOM_MISSING')
+    assert.equal(body.error['requestId'], response.headers['x-request-id'])
+  })
+
+  it('answers unknown paths with a 404 page carrying the security headers', async () => {
+    const response = await app.inject('/oidc/nope')
+    assert.equal(response.statusCode, 404)
+    assert.match(response.body, /ERR_HTTP_NOT_FOUND/)
+    assert.equal(response.headers['cache-control'], 'no-store')
+    assert.equal(response.headers['referrer-policy'], 'no-referrer')
+    assert.equal(response.headers['x-content-type-options'], 'nosniff')
+    assert.match(response.headers['content-security-policy'] as string, /default-src 'none'/)
+  })
+
+  it('keeps a plain X-Request-Id from the proxy and replaces one that could forge log lines', async () => {
+    const kept = await app.inject({
+      url: '/oidc/health',
+      headers: { 'x-request-id': 'abc-123.def' },
+    })
+    assert.equal(kept.headers['x-request-id'], 'abc-123.def')
+
+    const replaced = await app.inject({
+      url: '/oidc/health',
+      headers: { 'x-request-id': 'x"\n{"level":60}' },
+    })
+    assert.match(replaced.headers['x-request-id'] as string, /^[0-9a-f-]{36}$/)
+  })
+})
