@@ -176,6 +176,16 @@ describe('login against a real OpenID provider', () => {
     )
   })
 
+  it('logs the host in again without a prompt after a reload while the provider session lives', async () => {
+    const first = await runLogin(`${rig.adapter.url}/oidc/auth?roomname=standup`)
+    const again = await get(`${rig.adapter.url}/oidc/auth?roomname=standup`, first.jar)
+    const { callbackUrl } = await passProvider(again.headers.get('location')!, first.jar, 'ana', {
+      expectNoPrompt: true,
+    })
+    const callback = await get(callbackUrl, first.jar)
+    assert.match(callback.headers.get('location')!, /^https:\/\/meet\.example\.com\/standup#jwt=/)
+  })
+
   it('answers /oidc/health and /oidc/ready once the provider is known', async () => {
     assert.equal((await fetch(`${rig.adapter.url}/oidc/health`)).status, 200)
     const ready = await fetch(`${rig.adapter.url}/oidc/ready`)

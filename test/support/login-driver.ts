@@ -82,6 +82,7 @@ export async function passProvider(
   authorizeUrl: string,
   jar: CookieJar,
   login: string | undefined,
+  options: { expectNoPrompt?: boolean } = {},
 ): Promise<ProviderLegResult> {
   const providerOrigin = new URL(authorizeUrl).origin
   let url = authorizeUrl
@@ -97,6 +98,7 @@ export async function passProvider(
     if (response.status !== 200 || !uid)
       throw new Error(`unexpected provider page ${response.status} at ${url}`)
 
+    if (options.expectNoPrompt) throw new Error(`the provider asked again at ${url}`)
     const action = /<form[^>]*action="([^"]+)"/.exec(page)?.[1]
     const abort = /<a href="([^"]+)">\[ Cancel \]<\/a>/.exec(page)?.[1]
     if (!action || !abort) throw new Error(`no form on the provider page at ${url}`)
