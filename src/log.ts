@@ -57,7 +57,12 @@ export const serializers = {
     url: stripQuery(req.url),
     remoteAddress: req.ip,
   }),
-  res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
+  // The access line is the only line per request (fastify's "incoming request" line is off), so
+  // it names the request too; `reply.request` is how fastify's reply reaches it.
+  res: (res: { statusCode?: number; request?: RequestLike }) => ({
+    statusCode: res.statusCode,
+    ...(res.request ? { method: res.request.method, url: stripQuery(res.request.url) } : {}),
+  }),
   // Library errors can carry whole token responses or claim sets (jose claim errors do), so
   // only the type, our code and the message ever reach the log.
   err: (error: unknown) => {
