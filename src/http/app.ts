@@ -9,6 +9,7 @@ import type { OidcProvider } from '../oidc/provider.js'
 import { buildLoginEvents, type LoginCounters } from './events.js'
 import { importTransactionKey } from '../transaction.js'
 import { registerLoginRoutes } from './login-routes.js'
+import { registerLogoutRoutes } from './logout-routes.js'
 import { sendError, toHttpError } from './reply.js'
 
 export interface AppDeps {
@@ -59,7 +60,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // The Jitsi JWT travels in URLs: never let it leak to another site in a Referer header.
     reply.header('referrer-policy', 'no-referrer')
     reply.header('x-content-type-options', 'nosniff')
-    reply.header('x-frame-options', 'DENY')
+    // Only popup mode's logout page may be framed, and it says so itself (logout-routes.ts).
+    if (!reply.hasHeader('x-frame-options')) reply.header('x-frame-options', 'DENY')
     done(null, payload)
   })
 
@@ -84,6 +86,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     events: buildLoginEvents(deps.counters),
     ...(deps.now ? { now: deps.now } : {}),
   })
+
+  registerLogoutRoutes(app, { config, provider, ...(deps.now ? { now: deps.now } : {}) })
 
   const homeLinks = [
     { href: config.jitsi.baseUrl.href, label: 'Back to the meeting site', primary: true },

@@ -18,7 +18,8 @@ import {
   type Transaction,
   type TransactionKey,
 } from '../transaction.js'
-import { renderReturnPage } from './return-pages.js'
+import { setLogoutCookie } from './logout-routes.js'
+import { renderReturnPage, sendPopupError } from './return-pages.js'
 import { sendError, sendPage } from './reply.js'
 import type { LoginEvents } from './events.js'
 
@@ -163,6 +164,7 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginRouteDeps):
         request: transaction.request,
         durationMs: performance.now() - started,
       })
+      if (login.idToken) await setLogoutCookie(reply, config, login.idToken, now)
       return sendReturn(reply, target, transaction.request, token)
     } catch (error) {
       events.loginFailed(request, error, transaction?.request, performance.now() - started)
@@ -170,6 +172,8 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginRouteDeps):
       const links = transaction
         ? buildRetryLinks(transaction.request)
         : [{ href: config.jitsi.baseUrl.href, label: 'Back to the meeting site', primary: true }]
+      if (transaction?.request.popup)
+        return sendPopupError(request, reply, error, links, config.jitsi.baseUrl.origin)
       return sendError(request, reply, error, links)
     }
   }
@@ -210,6 +214,12 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginRouteDeps):
   function handleCancel(request: FastifyRequest, reply: FastifyReply, loginRequest: LoginRequest) {
     events.loginCancelled(request, loginRequest)
     const roomUrl = buildRoomUrl(config.jitsi.baseUrl, loginRequest)
+    // A popup has no room to go back to: its opener is the room, and hears the cancel.
+    if (loginRequest.popup) {
+      const cancelled = new AppError('ERR_OIDC_ACCESS_DENIED')
+      const links = buildRetryLinks(loginRequest)
+      return sendPopupError(request, reply, cancelled, links, config.jitsi.baseUrl.origin)
+    }
     if (config.jitsi.cancelReturnsToRoom) return reply.redirect(roomUrl, 302)
     return sendError(
       request,
