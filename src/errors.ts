@@ -108,6 +108,19 @@ export const errorCatalogue = {
     status: 500,
     message: 'Something went wrong.',
   },
+  ERR_OIDC_ISSUER_MISMATCH: {
+    status: 502,
+    message:
+      'The identity provider is not set up as this service expects. An administrator needs to check its settings.',
+  },
+  ERR_HTTP_URI_TOO_LONG: {
+    status: 414,
+    message: 'The address of this request is too long.',
+  },
+  ERR_HTTP_HEADERS_TOO_LARGE: {
+    status: 431,
+    message: "The request carries too much header data. Clearing this site's cookies may help.",
+  },
 } as const satisfies Record<string, { status: number; message: string }>
 
 export type ErrorCode = keyof typeof errorCatalogue

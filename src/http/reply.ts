@@ -26,6 +26,7 @@ const titles: Partial<Record<ErrorCode, string>> = {
   ERR_OIDC_PROVIDER_UNAVAILABLE: 'Identity provider unavailable',
   ERR_OIDC_PROVIDER_TIMEOUT: 'Identity provider unavailable',
   ERR_OIDC_PROVIDER_BAD_RESPONSE: 'Identity provider unavailable',
+  ERR_OIDC_ISSUER_MISMATCH: 'Identity provider unavailable',
   ERR_HTTP_NOT_FOUND: 'Page not found',
 }
 

@@ -51,11 +51,30 @@ export function toAppError(
   }
 
   const code = (error as { code?: string })?.code
-  const detail = `${step}: ${error instanceof Error ? error.message : 'unknown error'}${code ? ` (${code})` : ''}`
-  return new AppError(codeFor(code, step), { detail, cause: error })
+  const message = describeLibraryError(error)
+  if (code === 'OAUTH_INVALID_RESPONSE' && message.includes('"id_token" property')) {
+    return new AppError('ERR_OIDC_ID_TOKEN_MISSING', {
+      detail: 'token response has no id_token: request the "openid" scope (OIDC_SCOPES)',
+    })
+  }
+  const detail = `${step}: ${message}${code ? ` (${code})` : ''}`
+  return new AppError(codeFor(code, step, message), { detail, cause: error })
 }
 
-function codeFor(code: string | undefined, step: string): ErrorCode {
+/**
+ * openid-client wraps oauth4webapi's error in a generic one ("invalid response encountered")
+ * with the same code; the specific message, which names the failed check, is the cause's.
+ */
+function describeLibraryError(error: unknown): string {
+  if (!(error instanceof Error)) return 'unknown error'
+  const cause = error.cause
+  const sameCode =
+    cause instanceof Error &&
+    (cause as { code?: string }).code === (error as { code?: string }).code
+  return sameCode ? cause.message : error.message
+}
+
+function codeFor(code: string | undefined, step: string, message: string): ErrorCode {
   switch (code) {
     case 'OAUTH_TIMEOUT':
     case 'OAUTH_ABORT':
@@ -68,6 +87,12 @@ function codeFor(code: string | undefined, step: string): ErrorCode {
       return 'ERR_OIDC_PROVIDER_BAD_RESPONSE'
     case 'OAUTH_INVALID_REQUEST':
       return 'ERR_OIDC_CALLBACK_INVALID'
+    case 'OAUTH_INVALID_RESPONSE':
+      // A callback `iss` that is missing or names another issuer (RFC 9207 §2.4) is a bad
+      // callback; any other invalid response at this step is about the ID token.
+      if (step === 'callback' && message.includes('response parameter'))
+        return 'ERR_OIDC_CALLBACK_INVALID'
+      return step === 'userinfo' ? 'ERR_OIDC_USERINFO_INVALID' : 'ERR_OIDC_ID_TOKEN_INVALID'
     case 'OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED':
       // A callback `iss` naming another issuer (RFC 9207) or a state mismatch; at userinfo, a
       // `sub` other than the ID token's (OIDC Core §5.3.4): a refusal (4xx), not a provider fault.
@@ -77,7 +102,6 @@ function codeFor(code: string | undefined, step: string): ErrorCode {
     case 'OAUTH_JWT_TIMESTAMP_CHECK_FAILED':
     case 'OAUTH_KEY_SELECTION_FAILED':
     case 'OAUTH_UNSUPPORTED_OPERATION':
-    case 'OAUTH_INVALID_RESPONSE':
       return step === 'userinfo' ? 'ERR_OIDC_USERINFO_INVALID' : 'ERR_OIDC_ID_TOKEN_INVALID'
     default:
       return step === 'discovery' ? 'ERR_OIDC_PROVIDER_BAD_RESPONSE' : 'ERR_OIDC_ID_TOKEN_INVALID'

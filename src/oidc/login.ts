@@ -79,7 +79,7 @@ export async function completeAuthorization(
       ...(expected.nonce ? { expectedNonce: expected.nonce } : { idTokenExpected: false }),
     })
   } catch (error) {
-    throw mapGrantError(error)
+    throw toAppError(error, 'callback')
   }
 
   const claims = tokens.claims() as Record<string, unknown> | undefined
@@ -105,16 +105,6 @@ export async function completeAuthorization(
     ...(userinfo ? { userinfo } : {}),
     ...(tokens.id_token ? { idToken: tokens.id_token } : {}),
   }
-}
-
-function mapGrantError(error: unknown): AppError {
-  const appError = toAppError(error, 'callback')
-  if ((error as Error)?.message?.includes('"id_token" property')) {
-    return new AppError('ERR_OIDC_ID_TOKEN_MISSING', {
-      detail: 'token response has no id_token: request the "openid" scope (OIDC_SCOPES)',
-    })
-  }
-  return appError
 }
 
 /** openid-client does not refuse an `iat` in the future; a token from the future is forged or mis-clocked. */

@@ -190,7 +190,7 @@ export class OidcProvider {
     // A configured issuer that differs only by a trailing slash is the same provider (K08);
     // the ID token's `iss` is still compared exactly with the document's issuer.
     if (this.config.issuer && this.config.issuer.replace(/\/$/, '') !== issuer.replace(/\/$/, '')) {
-      throw new AppError('ERR_OIDC_PROVIDER_BAD_RESPONSE', {
+      throw new AppError('ERR_OIDC_ISSUER_MISMATCH', {
         detail: `discovery at ${url} names issuer "${issuer}" but OIDC_ISSUER_URL is "${this.config.issuer}"; refusing to use it: set OIDC_ISSUER_URL to the provider's issuer`,
       })
     }

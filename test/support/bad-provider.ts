@@ -144,7 +144,7 @@ export async function startBadProvider(
     },
     async authorize(authorizationUrl) {
       const url = new URL(authorizationUrl)
-      const local = new URL(`${url.pathname}${url.search}`, provider.issuer)
+      const local = new URL(`${url.pathname}${url.search}`, `http://127.0.0.1:${port}`)
       const response = await fetch(local, { redirect: 'manual' })
       const location = response.headers.get('location')
       if (response.status !== 302 || !location) {
