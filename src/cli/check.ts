@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs'
+
 import { pino } from 'pino'
 
 import type { Config } from '../config/index.js'
@@ -10,10 +12,23 @@ interface CheckLine {
   text: string
 }
 
+/** The Jitsi-side files shipped in `jitsi/`, as `check` prints them. */
+export interface JitsiFile {
+  /** Path inside the package, e.g. `jitsi/meet/config.js`. */
+  path: string
+  heading: string
+  /** Example values in the shipped file and what this configuration puts in their place. */
+  replacements: Array<[example: string, value: string]>
+}
+
+/** Where the shipped `jitsi/` folder is: next to `dist/` in a checkout and in the package. */
+export const jitsiFolder = new URL('../../../jitsi/', import.meta.url)
+
 /**
  * `jitsi-oidc-adapter check`: validates what can be validated without a browser (the
- * configuration, discovery and JWKS, a sample token against Prosody's rules) and prints the
- * Jitsi, nginx and Prosody settings that match this configuration. Returns the exit code.
+ * configuration, discovery and JWKS, a sample token against Prosody's rules, the shipped
+ * `jitsi/` files) and prints the Jitsi, Prosody and nginx settings for this configuration,
+ * built from those files. Returns the exit code: 0 when every check passed, else 1.
  */
 export async function runCheck(
   config: Config,
@@ -29,12 +44,28 @@ export async function runCheck(
         : `legacy setting ${legacy.name} (${legacy.from}): ${legacy.note}`,
     })
   }
+  if (config.jitsi.adapterPublicUrl.origin !== config.jitsi.baseUrl.origin) {
+    lines.push({
+      ok: true,
+      text: `warning: ADAPTER_PUBLIC_URL (${config.jitsi.adapterPublicUrl.origin}) is not on the Jitsi origin (${config.jitsi.baseUrl.origin}): popup mode (tokenAuthInline) and its logout need the adapter under the Jitsi site's /oidc/`,
+    })
+  }
 
   lines.push(await checkProvider(config))
   lines.push(await checkSampleToken(config))
+  const files = buildJitsiFiles(config).map((file) => fillJitsiFile(file))
+  for (const file of files) if (!file.ok) lines.push(file)
 
   for (const line of lines) out(`${line.ok ? 'ok  ' : 'FAIL'} ${line.text}\n`)
-  out(`\n${buildSnippets(config)}`)
+  out(`\nRegister at the provider:
+  redirect URI:             ${config.jitsi.redirectUri}
+  post-logout redirect URI: ${config.jitsi.baseUrl.href}
+`)
+  for (const file of files) if (file.ok) out(`\n${file.text}`)
+  out(`
+Tokens carry sub "${config.token.subject}" (tenant rooms: the lower-cased tenant): with domain
+verification on, that must be the XMPP domain (Debian: the Jitsi host; docker: meet.jitsi).
+`)
   return lines.every((line) => line.ok) ? 0 : 1
 }
 
@@ -82,43 +113,89 @@ async function checkSampleToken(config: Config): Promise<CheckLine> {
   }
 }
 
-function buildSnippets(config: Config): string {
+/** nginx connects to a wildcard listener through loopback. */
+function buildUpstreamAddress(config: Config): string {
+  const host = config.server.host
+  if (host === '0.0.0.0' || host === '') return `127.0.0.1:${config.server.port}`
+  if (host === '::') return `[::1]:${config.server.port}`
+  return `${host.includes(':') ? `[${host}]` : host}:${config.server.port}`
+}
+
+/**
+ * The shipped files with this configuration's values: the adapter URL, Jitsi host, app id,
+ * issuer, audience, algorithm and listener. Secrets stay placeholders.
+ */
+export function buildJitsiFiles(config: Config): JitsiFile[] {
   const adapter = config.jitsi.adapterPublicUrl.href
-  const upstream = `http://${config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host}:${config.server.port}`
-  const secretLength = new TextDecoder().decode(config.token.secret).length
+  const jitsiHost = config.jitsi.baseUrl.hostname
+  const appIdSetting = config.settings.get('JWT_APP_ID')?.value
+  const appId = typeof appIdSetting === 'string' ? appIdSetting : config.token.issuer
+  const { issuer, audience, algorithm } = config.token
 
-  return `Register this redirect URI at the provider:
-  ${config.jitsi.redirectUri}
+  return [
+    {
+      path: 'jitsi/meet/config.js',
+      heading: 'Jitsi config.js',
+      replacements: [
+        ['https://meet.example.com/', adapter],
+        ['guest.meet.example.com', `guest.${jitsiHost}`],
+      ],
+    },
+    {
+      path: 'jitsi/docker/jitsi-oidc.env',
+      heading: 'docker-jitsi-meet .env',
+      replacements: [
+        ['JWT_APP_ID=jitsi_app', `JWT_APP_ID=${appId}`],
+        ['JWT_ACCEPTED_ISSUERS=jitsi_app', `JWT_ACCEPTED_ISSUERS=${issuer}`],
+        ['JWT_ACCEPTED_AUDIENCES=jitsi\n', `JWT_ACCEPTED_AUDIENCES=${audience}\n`],
+        ['JWT_SIGN_TYPE=HS256', `JWT_SIGN_TYPE=${algorithm}`],
+        ['https://meet.example.com/', adapter],
+      ],
+    },
+    {
+      path: 'jitsi/prosody/jitsi-oidc.cfg.lua',
+      heading: 'Prosody (Debian)',
+      replacements: [
+        ['app_id = "jitsi_app"', `app_id = "${appId}"`],
+        ['asap_accepted_issuers = { "jitsi_app" }', `asap_accepted_issuers = { "${issuer}" }`],
+        ['asap_accepted_audiences = { "jitsi" }', `asap_accepted_audiences = { "${audience}" }`],
+        ['signature_algorithm = "HS256"', `signature_algorithm = "${algorithm}"`],
+        ['meet.example.com', jitsiHost],
+      ],
+    },
+    {
+      path: 'jitsi/nginx/jitsi-oidc-http.conf',
+      heading: 'nginx, http block (Debian)',
+      replacements: [['server 127.0.0.1:8000;', `server ${buildUpstreamAddress(config)};`]],
+    },
+    {
+      path: 'jitsi/nginx/jitsi-oidc-location.conf',
+      heading: "nginx, the Jitsi site's server block (Debian)",
+      replacements: [],
+    },
+    {
+      path: 'jitsi/docker/custom-meet.conf',
+      heading: 'nginx, docker-jitsi-meet',
+      replacements: [['jitsi-oidc-adapter:8000', `jitsi-oidc-adapter:${config.server.port}`]],
+    },
+  ]
+}
 
-Jitsi config.js (Debian: /etc/jitsi/meet/<domain>-config.js; docker: custom-config.js):
-  config.tokenAuthUrl = '${adapter}oidc/auth?state={state}';
-  config.tokenLogoutUrl = '${adapter}oidc/logout';
-
-docker-jitsi-meet .env:
-  ENABLE_AUTH=1
-  AUTH_TYPE=jwt
-  ENABLE_GUESTS=1
-  JWT_APP_ID=${config.token.issuer}
-  JWT_APP_SECRET=<the value of JWT_APP_SECRET, ${secretLength} characters>
-  JWT_ACCEPTED_ISSUERS=${config.token.issuer}
-  JWT_ACCEPTED_AUDIENCES=${config.token.audience}
-  TOKEN_AUTH_URL=${adapter}oidc/auth?state={state}
-
-Prosody (Debian: /etc/prosody/conf.d/<domain>.cfg.lua, on the main VirtualHost):
-  authentication = "token"
-  app_id = "${config.token.issuer}"
-  app_secret = "<the value of JWT_APP_SECRET>"
-  signature_algorithm = "${config.token.algorithm}"
-  asap_accepted_issuers = { "${config.token.issuer}" }
-  asap_accepted_audiences = { "${config.token.audience}" }
-  -- tokens carry sub "${config.token.subject}" (tenant rooms: the lower-cased tenant)
-
-nginx, inside the Jitsi site's server block (see jitsi/nginx/):
-  location /oidc/ {
-      proxy_pass ${upstream};
-      proxy_set_header Host $host;
-      proxy_set_header X-Forwarded-For $remote_addr;
-      proxy_set_header X-Forwarded-Proto $scheme;
+/** Reads a shipped file and puts the values in; a file changed out of shape is a failure. */
+export function fillJitsiFile(file: JitsiFile): CheckLine {
+  let text: string
+  try {
+    text = readFileSync(new URL(file.path.replace(/^jitsi\//, ''), jitsiFolder), 'utf8')
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable'
+    return { ok: false, text: `shipped file ${file.path} cannot be read (${code})` }
   }
-`
+
+  for (const [example, value] of file.replacements) {
+    if (!text.includes(example)) {
+      return { ok: false, text: `shipped file ${file.path} no longer contains "${example.trim()}"` }
+    }
+    text = text.split(example).join(value)
+  }
+  return { ok: true, text: `--- ${file.heading}: ${file.path} ---\n${text}` }
 }
