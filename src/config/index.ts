@@ -7,6 +7,7 @@ import { jitsiSettings, tokenSettings } from './settings/jitsi.js'
 import { oidcSettings } from './settings/oidc.js'
 import { buildMetricsConfig, metricsSettings, type MetricsConfig } from './settings/metrics.js'
 import { buildPolicyConfig, policySettings, type PolicyConfig } from './settings/policy.js'
+import { buildSecurityConfig, securitySettings, type SecurityConfig } from './settings/security.js'
 import { loggingSettings, serverSettings } from './settings/server.js'
 
 export { ConfigProblems, type ConfigProblem } from './load.js'
@@ -18,6 +19,7 @@ export const allSettings: readonly SettingSpec[] = [
   ...tokenSettings,
   ...policySettings,
   ...serverSettings,
+  ...securitySettings,
   ...loggingSettings,
   ...metricsSettings,
 ]
@@ -98,6 +100,7 @@ export interface Config {
   token: TokenConfig
   policy: PolicyConfig
   server: ServerConfig
+  security: SecurityConfig
   logging: LoggingConfig
   metrics: MetricsConfig
   /** Start-up warnings: settings that weaken security or look wrong. */
@@ -178,6 +181,7 @@ export function buildConfig(sources: ConfigSources): Config {
     token,
     policy,
     server,
+    security: buildSecurityConfig(read),
     logging: {
       level: read.string('LOG_LEVEL')!,
       format: read.string('LOG_FORMAT') as LoggingConfig['format'],

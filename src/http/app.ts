@@ -4,13 +4,15 @@ import fastifyCookie from '@fastify/cookie'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 
 import type { Config } from '../config/index.js'
+import { AppError } from '../errors.js'
 import { stripQuery, type Logger } from '../log.js'
 import type { OidcProvider } from '../oidc/provider.js'
 import { buildLoginEvents, type LoginCounters } from './events.js'
 import { importTransactionKey } from '../transaction.js'
 import { registerLoginRoutes } from './login-routes.js'
 import { registerLogoutRoutes } from './logout-routes.js'
-import { sendError, toHttpError } from './reply.js'
+import { registerRateLimit } from './rate-limit.js'
+import { sendError, toHttpError, writeClientError } from './reply.js'
 
 export interface AppDeps {
   config: Config
@@ -50,6 +52,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return typeof header === 'string' && safeRequestId.test(header) ? header : randomUUID()
     },
     return503OnClosing: true,
+    // Requests Node refuses before routing (headers over its 16 KB limit, bad HTTP) get our
+    // JSON error and headers too, instead of fastify's bare body.
+    clientErrorHandler: writeClientError,
   })
 
   await app.register(fastifyCookie)
@@ -62,7 +67,27 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     reply.header('x-content-type-options', 'nosniff')
     // Only popup mode's logout page may be framed, and it says so itself (logout-routes.ts).
     if (!reply.hasHeader('x-frame-options')) reply.header('x-frame-options', 'DENY')
+    // Pages bring their own policy with script hashes; JSON and redirects get the strictest.
+    if (!reply.hasHeader('content-security-policy'))
+      reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'")
     done(null, payload)
+  })
+
+  // A URL this long is no Jitsi login: refuse it before any parsing or provider work.
+  app.addHook('onRequest', async (request) => {
+    if (request.url.length > config.security.maxUrlLength) {
+      throw new AppError('ERR_HTTP_URI_TOO_LONG', {
+        detail: `URL of ${request.url.length} chars is over HTTP_MAX_URL_LENGTH=${config.security.maxUrlLength}`,
+      })
+    }
+  })
+
+  registerRateLimit(app, {
+    perWindow: config.security.rateLimitPerMinute,
+    windowSeconds: 60,
+    maxClients: config.security.rateLimitMaxClients,
+    routes: ['/oidc/auth', '/oidc/redirect', '/oidc/tokenize'],
+    ...(deps.now ? { now: deps.now } : {}),
   })
 
   app.get('/oidc/health', async () => ({ status: 'ok' }))

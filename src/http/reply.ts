@@ -1,4 +1,6 @@
-import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { Duplex } from 'node:stream'
+
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 
 import { AppError, errorCatalogue, isAppError, type ErrorCode } from '../errors.js'
 import { renderErrorPage, type PageLink, type RenderedPage } from './pages.js'
@@ -41,7 +43,8 @@ export function sendError(
   links: readonly PageLink[],
 ): FastifyReply {
   const message = errorCatalogue[error.code].message
-  if (error.code === 'ERR_HTTP_RATE_LIMITED') reply.header('retry-after', '60')
+  if (error.code === 'ERR_HTTP_RATE_LIMITED' && !reply.hasHeader('retry-after'))
+    reply.header('retry-after', '60')
 
   if (prefersJson(request)) {
     return reply.status(error.status).send({
@@ -75,4 +78,49 @@ export function toHttpError(error: unknown): AppError {
     })
   }
   return new AppError('ERR_INTERNAL', { detail: 'unexpected error', cause: error })
+}
+
+/**
+ * Answers what Node refuses before fastify sees a request: headers over `maxHeaderSize` get
+ * 431, other malformed HTTP 400. There is no request yet, so the answer is written on the
+ * socket, as JSON with our code and the same security headers as every other answer.
+ */
+export function writeClientError(
+  this: FastifyInstance,
+  error: Error & { code?: string },
+  socket: Duplex,
+): void {
+  // A reset or timed-out client is gone: there is no one to answer.
+  if (
+    error.code === 'ECONNRESET' ||
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ||
+    socket.destroyed
+  ) {
+    socket.destroy()
+    return
+  }
+  const code: ErrorCode =
+    error.code === 'HPE_HEADER_OVERFLOW' ? 'ERR_HTTP_HEADERS_TOO_LARGE' : 'ERR_HTTP_BAD_REQUEST'
+  const { status, message } = errorCatalogue[code]
+  this.log.info({ event: 'http.client_error', code, reason: error.code }, 'request refused')
+
+  const body = JSON.stringify({ error: { code, message } })
+  if (socket.writable) {
+    socket.write(
+      [
+        `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}`,
+        'content-type: application/json; charset=utf-8',
+        `content-length: ${Buffer.byteLength(body)}`,
+        'cache-control: no-store',
+        'referrer-policy: no-referrer',
+        'x-content-type-options: nosniff',
+        'x-frame-options: DENY',
+        "content-security-policy: default-src 'none'; frame-ancestors 'none'",
+        'connection: close',
+        '',
+        body,
+      ].join('\r\n'),
+    )
+  }
+  socket.destroy()
 }

@@ -1,4 +1,19 @@
-import { findFreePort, startAdapter, type TestAdapter } from '../support/harness.js'
+import { Writable } from 'node:stream'
+
+import type { FastifyInstance } from 'fastify'
+import { pino } from 'pino'
+
+import { buildConfig, type Config } from '../../src/config/index.js'
+import { buildApp } from '../../src/http/app.js'
+import { buildLoggerOptions } from '../../src/log.js'
+import { OidcProvider } from '../../src/oidc/provider.js'
+import {
+  capturedLogLines,
+  findFreePort,
+  startAdapter,
+  testAppSecret,
+  type TestAdapter,
+} from '../support/harness.js'
 import { startBadProvider, type BadProvider } from '../support/bad-provider.js'
 import { CookieJar, get } from '../support/login-driver.js'
 
@@ -94,5 +109,67 @@ export async function withClockAhead<T>(seconds: number, action: () => Promise<T
     return await action()
   } finally {
     Date.now = realNow
+  }
+}
+
+export interface InjectableApp {
+  app: FastifyInstance
+  provider: OidcProvider
+  config: Config
+  logs: string[]
+  close(): Promise<void>
+}
+
+/**
+ * The HTTP app alone, for `app.inject()`: built as `serve` builds it, with a provider that has
+ * finished discovery against `bad`. Log lines go to `logs` and to the harness's leak capture.
+ */
+export async function buildInjectableApp(
+  bad: BadProvider,
+  env: Record<string, string> = {},
+  options: { now?: () => number } = {},
+): Promise<InjectableApp> {
+  const config = buildConfig({
+    env: {
+      OIDC_ALLOW_HTTP: 'true',
+      OIDC_ISSUER_URL: bad.issuer,
+      OIDC_CLIENT_ID: 'jitsi-test',
+      OIDC_CLIENT_SECRET: bad.clientSecret,
+      OIDC_TIMEOUT_SECONDS: '1',
+      JITSI_BASE_URL: jitsiOrigin,
+      ADAPTER_PUBLIC_URL: 'https://meet.example.com',
+      JWT_APP_ID: 'jitsi_app',
+      JWT_APP_SECRET: testAppSecret,
+      LOG_LEVEL: 'debug',
+      ...env,
+    },
+  })
+  const logs: string[] = []
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      logs.push(chunk.toString())
+      capturedLogLines.push(chunk.toString())
+      done()
+    },
+  })
+  const logger = pino(buildLoggerOptions(config.logging), stream)
+  const provider = new OidcProvider(config.oidc, logger)
+  await provider.start()
+  const app = await buildApp({
+    config,
+    provider,
+    logger,
+    ...(options.now ? { now: options.now } : {}),
+  })
+  await app.ready()
+  return {
+    app,
+    provider,
+    config,
+    logs,
+    async close() {
+      provider.stop()
+      await app.close()
+    },
   }
 }
