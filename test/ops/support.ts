@@ -3,6 +3,7 @@ import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 
 import { startDevIdp, type DevIdp } from '../../demo/idp.js'
+import { allSettings } from '../../src/config/index.js'
 import { testAppSecret, testClientSecret } from '../support/harness.js'
 
 /** The compiled CLI, as the package's `bin` points at it. */
@@ -105,4 +106,11 @@ export function parseLogLines(text: string): Array<Record<string, unknown>> {
     .split('\n')
     .filter((line) => line.trim() !== '')
     .map((line) => JSON.parse(line) as Record<string, unknown>)
+}
+
+/** A setting's env name, or `<NAME>_FILE` of a secret one: what deploy files may set. */
+export function isKnownEnvName(name: string): boolean {
+  return allSettings.some(
+    (spec) => spec.env === name || (spec.secret === true && `${spec.env}_FILE` === name),
+  )
 }
