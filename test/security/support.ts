@@ -173,3 +173,47 @@ export async function buildInjectableApp(
     },
   }
 }
+
+/**
+ * Every credential a login put on the wire, from the provider's side and from the browser's:
+ * what K50 says must never reach a log line or an error page.
+ */
+export function collectSecrets(
+  provider: BadProvider,
+  extra: readonly string[] = [],
+): Array<{ what: string; value: string }> {
+  const secrets: Array<{ what: string; value: string }> = [
+    { what: 'client secret', value: provider.clientSecret },
+    { what: 'app secret', value: testAppSecret },
+    {
+      what: 'basic credentials',
+      value: Buffer.from(`${provider.clientId}:${provider.clientSecret}`).toString('base64'),
+    },
+  ]
+  for (const code of provider.issued.codes)
+    secrets.push({ what: 'authorization code', value: code })
+  for (const token of provider.issued.idTokens) {
+    secrets.push({ what: 'ID token', value: token })
+    const signature = token.split('.')[2]
+    if (signature) secrets.push({ what: 'ID token signature', value: signature })
+  }
+  for (const token of provider.issued.accessTokens)
+    secrets.push({ what: 'access token', value: token })
+  for (const token of provider.issued.refreshTokens)
+    secrets.push({ what: 'refresh token', value: token })
+  for (const verifier of provider.issued.verifiers)
+    secrets.push({ what: 'PKCE verifier', value: verifier })
+  for (const value of extra) secrets.push({ what: 'seen on the wire', value })
+  return secrets.filter((secret) => secret.value.length >= 12)
+}
+
+/** The secrets found in `texts`, by kind; an empty list is the only passing answer. */
+export function findLeaks(
+  texts: readonly string[],
+  secrets: ReadonlyArray<{ what: string; value: string }>,
+): string[] {
+  const haystack = texts.join('\n')
+  return secrets
+    .filter((secret) => haystack.includes(secret.value))
+    .map((secret) => `${secret.what} (${secret.value.slice(0, 6)}…)`)
+}

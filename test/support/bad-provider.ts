@@ -57,6 +57,8 @@ export interface Issued {
   idTokens: string[]
   accessTokens: string[]
   refreshTokens: string[]
+  /** PKCE verifiers the client sent to the token endpoint. */
+  verifiers: string[]
 }
 
 interface PendingCode {
@@ -121,7 +123,7 @@ export async function startBadProvider(
     clientId,
     clientSecret,
     behaviour: {},
-    issued: { codes: [], idTokens: [], accessTokens: [], refreshTokens: [] },
+    issued: { codes: [], idTokens: [], accessTokens: [], refreshTokens: [], verifiers: [] },
     calls: [],
     count: (endpoint) => provider.calls.filter((call) => call.endpoint === endpoint).length,
     behave(behaviour) {
@@ -287,6 +289,7 @@ export async function startBadProvider(
       return sendJson(response, 401, { error: 'invalid_client' })
     }
     const verifier = form.get('code_verifier') ?? ''
+    if (verifier) provider.issued.verifiers.push(verifier)
     const challenge = createHash('sha256').update(verifier).digest('base64url')
     if (
       !pending ||
