@@ -22,6 +22,11 @@ export interface MeetingPage {
  * JITSI.md says Jitsi does at the two points where it meets the adapter: it builds the state
  * JSON from its address and hash (§5) and expands tokenAuthUrl, and on return it reads the
  * token from the hash or query (§6). It then shows the token's claims instead of a meeting.
+ *
+ * Query switches for the tests: `?popup=1` is Jitsi's popup mode (tokenAuthInline), with its
+ * hidden-iframe logout; `?platform=ios|android|electron` adds the app's platform flag;
+ * `?dialog=host|login|host-react` shows a Jitsi-like dialog instead of the Log-in button, for
+ * `jitsi/body.html`, which nginx pulls in through the page's server-side include.
  */
 export async function startMeetingPage(options: MeetingPageOptions): Promise<MeetingPage> {
   const host = options.host ?? '127.0.0.1'
@@ -151,9 +156,14 @@ function render() {
     return;
   }
 
+  if (!where.jwt && dialogKind()) {
+    app.append(el('h1', { id: 'waiting', textContent: 'Waiting for a moderator…' }), buildDialog(dialogKind()));
+    return;
+  }
+
   if (!where.jwt) {
     const login = el('button', { id: 'login', textContent: 'Log-in', onclick: () => {
-      if (new URLSearchParams(location.search).get('popup') === '1') return openPopup(where);
+      if (isPopupMode()) return openPopup(where);
       location.href = buildTokenAuthUrl(where);
     } });
     login.dataset.i18n = 'dialog.IamHost';
@@ -179,14 +189,54 @@ function render() {
   );
   const pre = el('pre', { id: 'claims-json', hidden: true, textContent: JSON.stringify({ header, claims, config: Object.fromEntries(where.config), path: location.pathname }) });
   app.append(pre);
-  if (settings.tokenLogoutUrl) app.append(el('a', { className: 'button', id: 'logout', href: settings.tokenLogoutUrl, textContent: 'Sign out' }));
+  if (!settings.tokenLogoutUrl) return;
+  if (isPopupMode()) app.append(el('button', { id: 'logout', textContent: 'Sign out', onclick: logoutInFrame }));
+  else app.append(el('a', { className: 'button', id: 'logout', href: settings.tokenLogoutUrl, textContent: 'Sign out' }));
+}
+
+function isPopupMode() {
+  return new URLSearchParams(location.search).get('popup') === '1';
+}
+
+function dialogKind() {
+  return new URLSearchParams(location.search).get('dialog');
+}
+
+// Jitsi's dialogs as the page script finds them: the OK button's id, and its label key in a
+// data attribute (host), a password field (login), or React's fiber props (host-react).
+function buildDialog(kind) {
+  const ok = el('button', { id: 'modal-dialog-ok-button', textContent: kind === 'login' ? 'Log in' : 'I am the host' });
+  if (kind === 'host') ok.dataset.i18n = 'dialog.IamHost';
+  if (kind === 'host-react') ok['__reactFiber$standin'] = { memoizedProps: { children: 'I am the host' }, return: { memoizedProps: { labelKey: 'dialog.IamHost' }, return: null } };
+  ok.addEventListener('click', () => { document.getElementById('dialog-note').textContent = 'Jitsi would now ask for a password.'; });
+  const dialog = el('div', { id: 'dialog', role: 'dialog' }, el('h2', { textContent: kind === 'login' ? 'Authentication required' : 'Waiting for the host…' }));
+  dialog.setAttribute('role', 'dialog');
+  if (kind === 'login') dialog.append(el('input', { id: 'login-dialog-username', placeholder: 'user@domain' }), ' ', el('input', { id: 'login-dialog-password', type: 'password' }), ' ');
+  dialog.append(ok, el('p', { id: 'dialog-note', className: 'note' }));
+  return dialog;
+}
+
+// Popup mode logs out in a hidden iframe and waits for the page there to say it is done.
+function logoutInFrame() {
+  window.addEventListener('message', function done(event) {
+    if (event.origin !== location.origin || !event.data || event.data.type !== 'logout-success') return;
+    window.removeEventListener('message', done);
+    history.replaceState(null, '', location.pathname + location.search);
+    document.getElementById('app').replaceChildren(el('h1', { id: 'signed-out', textContent: 'Signed out' }));
+  });
+  document.body.append(el('iframe', { id: 'logout-frame', hidden: true, src: settings.tokenLogoutUrl }));
 }
 
 // Jitsi's tokenAuthInline mode (JITSI.md §5): a popup with &nonce= that posts the token back.
 function openPopup(where) {
   const nonce = Math.random().toString(36).slice(2);
   window.addEventListener('message', (event) => {
-    if (event.origin !== location.origin || !event.data || event.data.type !== 'oauth-success') return;
+    if (event.origin !== location.origin || !event.data) return;
+    if (event.data.type === 'oauth-error') {
+      document.getElementById('app').append(el('p', { id: 'popup-error', textContent: 'Login failed: ' + event.data.error }));
+      return;
+    }
+    if (event.data.type !== 'oauth-success') return;
     location.hash = 'jwt=' + encodeURIComponent(JSON.stringify(event.data.accessToken));
   });
   window.open(buildTokenAuthUrl(where) + '&nonce=' + nonce, 'login', 'width=600,height=700');
@@ -194,6 +244,8 @@ function openPopup(where) {
 
 window.addEventListener('hashchange', render);
 render();
-</script></body></html>
+</script>
+<!--#include virtual="/body.html" -->
+</body></html>
 `
 }
