@@ -27,7 +27,8 @@ export function findMissingTools(): string | undefined {
     : undefined
 }
 
-function findNginx(): string | undefined {
+/** Debian's nginx binary, when installed. */
+export function findNginx(): string | undefined {
   return nginxCandidates.find((path) => existsSync(path))
 }
 
