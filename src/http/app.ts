@@ -59,7 +59,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(fastifyCookie)
 
+  // On shutdown, a login in flight finishes, but its keep-alive connection must not hold the
+  // server open for fastify's 72 s keep-alive timeout: answers sent while closing close it.
+  let closing = false
+  app.addHook('preClose', (done) => {
+    closing = true
+    done()
+  })
+
   app.addHook('onSend', (request, reply, payload, done) => {
+    if (closing) reply.header('connection', 'close')
     reply.header('x-request-id', request.id)
     reply.header('cache-control', 'no-store')
     // The Jitsi JWT travels in URLs: never let it leak to another site in a Referer header.
