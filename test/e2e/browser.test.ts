@@ -146,8 +146,10 @@ describe('in Chromium, through nginx, at the provider login form', { skip: missi
   it('logs in through a popup that posts the token to the meeting page, and logs out in a hidden iframe', async () => {
     const page = await openPage('/Weekly?popup=1')
     const [popup] = await Promise.all([page.waitForEvent('popup'), page.locator('#login').click()])
+    // Listen first: the popup may post and close before a later listener is attached.
+    const closed = popup.waitForEvent('close')
     await signInAtProvider(popup)
-    await popup.waitForEvent('close')
+    await closed
 
     await page.locator('#joined').waitFor()
     const joined = await readJoined(page)
