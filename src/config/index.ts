@@ -363,7 +363,7 @@ function buildJitsiConfig(read: SettingReader, problems: ConfigProblems): JitsiC
   return {
     baseUrl,
     adapterPublicUrl,
-    redirectUri: new URL('oidc/redirect', adapterPublicUrl).href,
+    redirectUri: new URL(read.string('ADAPTER_CALLBACK_PATH')!.slice(1), adapterPublicUrl).href,
     skipPrejoin: read.boolean('JITSI_SKIP_PREJOIN'),
     legacyPrejoinFlag: read.boolean('JITSI_LEGACY_PREJOIN_FLAG'),
     appAutoReturn: read.boolean('JITSI_APP_AUTO_RETURN'),

@@ -17,7 +17,17 @@ export const jitsiSettings = defineSettings([
     group: 'jitsi',
     defaultText: 'the origin of `JITSI_BASE_URL`',
     description:
-      'Public URL of the adapter; the callback registered at the provider is this plus `/oidc/redirect`.',
+      'Public URL of the adapter; the callback registered at the provider is this plus `ADAPTER_CALLBACK_PATH`.',
+  },
+  {
+    env: 'ADAPTER_CALLBACK_PATH',
+    ini: ['urls', 'callback_path'],
+    type: 'enum',
+    group: 'jitsi',
+    values: ['/oidc/redirect', '/oidc/tokenize'],
+    default: '/oidc/redirect',
+    description:
+      'Callback path sent as `redirect_uri`: `/oidc/redirect` as the Python adapter registered, or `/oidc/tokenize` to keep a jitsi-contrib/jitsi-oidc-adapter registration. Both paths are always served.',
   },
   {
     env: 'JITSI_SKIP_PREJOIN',
