@@ -64,11 +64,14 @@ export interface JitsiConfig {
   cancelReturnsToRoom: boolean
 }
 
+/** The Jitsi JWT as Prosody checks it (JITSI.md §2), and how it travels back. */
 export interface TokenConfig {
+  /** Prosody's app_secret: the HMAC key. */
   secret: Uint8Array
   algorithm: 'HS256' | 'HS384' | 'HS512'
   issuer: string
   audience: string
+  /** Default `sub`: the Jitsi domain, `meet.jitsi` on docker, or `*` (JITSI.md §3). */
   subject: string
   lifetimeSeconds: number
   notBeforeSkewSeconds: number

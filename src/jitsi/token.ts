@@ -1,22 +1,15 @@
 import { createHmac, timingSafeEqual, webcrypto } from 'node:crypto'
 import { SignJWT } from 'jose'
+
+import type { TokenConfig } from '../config/index.js'
 import { AppError } from '../errors.js'
 import type { LoginRequest } from './login-request.js'
 import { buildBackendSafeRoomName } from './room.js'
 
-export type JitsiAlgorithm = 'HS256' | 'HS384' | 'HS512'
+export type JitsiAlgorithm = TokenConfig['algorithm']
 
-export interface JitsiTokenSettings {
-  secret: Uint8Array
-  algorithm: JitsiAlgorithm
-  issuer: string
-  audience: string
-  /** Default `sub`: the Jitsi domain, `meet.jitsi` on docker, or `*` (JITSI.md §3). */
-  subject: string
-  lifetimeSeconds: number
-  notBeforeSkewSeconds: number
-  roomScope: 'room' | 'any'
-}
+/** What minting needs of the token settings; how the token travels back is not its concern. */
+export type JitsiTokenSettings = Omit<TokenConfig, 'delivery'>
 
 export interface JitsiUser {
   id: string
