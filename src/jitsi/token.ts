@@ -4,7 +4,6 @@ import { SignJWT } from 'jose'
 import type { TokenConfig } from '../config/index.js'
 import { AppError } from '../errors.js'
 import type { LoginRequest } from './login-request.js'
-import { buildBackendSafeRoomName } from './room.js'
 
 export type JitsiAlgorithm = TokenConfig['algorithm']
 
@@ -168,11 +167,16 @@ function assertSubject(sub: unknown, settings: JitsiTokenSettings, tenant?: stri
   if (tenant === undefined && sub !== settings.subject) reject('sub must be the configured domain')
 }
 
+const backendSafeForm = /^(?:[a-z0-9\-_.!~*'()]|%[0-9a-f]{2})+$/
+
 function assertRoom(room: unknown, settings: JitsiTokenSettings, roomSafe: string): void {
   if (typeof room !== 'string' || room === '') reject('room claim is missing')
   const expected = settings.roomScope === 'any' ? '*' : roomSafe
   if (room !== expected) reject('room claim is not the requested room')
-  if (room !== '*' && buildBackendSafeRoomName(room) !== room) {
+  // The form encodeURIComponent leaves after lower-casing (JITSI.md §4 step 3). Recomputing the
+  // name from the claim would be wrong: a room typed as `%27x` decodes to `'x`, which Jitsi
+  // keeps, while step 1 would now drop the quote.
+  if (room !== '*' && !backendSafeForm.test(room)) {
     reject('room claim is not in backend-safe form')
   }
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { createHmac } from 'node:crypto'
 import { describe, it } from 'node:test'
 import { decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose'
+import { buildBackendSafeRoomName } from '../../../src/jitsi/room.js'
 import {
   assertProsodyAccepts,
   buildJitsiClaims,
@@ -333,6 +334,15 @@ describe('assertProsodyAccepts: JITSI.md §9 examples', () => {
       code: 'ERR_JITSI_TOKEN_INVALID',
     })
   })
+
+  for (const typed of ['%27x', '%22%20onmouseover%3D%22alert%22%27', 'a%2Ab', '(draft)%21']) {
+    it(`accepts the claim Jitsi computes for the typed room ${typed}, quotes and brackets kept`, () => {
+      const roomSafe = buildBackendSafeRoomName(typed)
+      const token = signRaw(hs256, { ...acceptedPayload, room: roomSafe })
+
+      assertProsodyAccepts(token, { ...expected, roomSafe })
+    })
+  }
 
   const tenantRoom = { settings, roomSafe: 'weekly%20sync', tenant: 'Team', nowSeconds: NOW }
   for (const sub of ['team', 'Team', '*']) {
