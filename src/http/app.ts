@@ -113,15 +113,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     })
   })
 
+  // Imported once: jose would otherwise import the raw key bytes on every seal and open.
+  const cookieKey = await importTransactionKey(config.server.cookieKey)
   registerLoginRoutes(app, {
     config,
-    cookieKey: await importTransactionKey(config.server.cookieKey),
+    cookieKey,
     provider,
     events: buildLoginEvents(deps.counters),
     ...(deps.now ? { now: deps.now } : {}),
   })
 
-  registerLogoutRoutes(app, { config, provider, ...(deps.now ? { now: deps.now } : {}) })
+  registerLogoutRoutes(app, { config, provider, cookieKey, ...(deps.now ? { now: deps.now } : {}) })
 
   const homeLinks = [
     { href: config.jitsi.baseUrl.href, label: 'Back to the meeting site', primary: true },

@@ -52,7 +52,7 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginRouteDeps):
 
   async function startLogin(reply: FastifyReply, request: LoginRequest, silent: boolean) {
     const configuration = provider.requireConfiguration()
-    const authorization = await buildAuthorizationRequest(
+    const authorization = buildAuthorizationRequest(
       configuration,
       config.oidc,
       config.jitsi.redirectUri,
@@ -164,7 +164,10 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginRouteDeps):
         request: transaction.request,
         durationMs: performance.now() - started,
       })
-      if (login.idToken) await setLogoutCookie(reply, config, login.idToken, now)
+      // The hint is only of use where the provider can end its session (RP-initiated logout).
+      if (login.idToken && provider.endSessionEndpoint) {
+        await setLogoutCookie(reply, config, cookieKey, login.idToken, now)
+      }
       return sendReturn(reply, target, transaction.request, token)
     } catch (error) {
       events.loginFailed(request, error, transaction?.request, performance.now() - started)

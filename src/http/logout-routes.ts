@@ -3,12 +3,14 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 
 import type { Config } from '../config/index.js'
 import type { OidcProvider } from '../oidc/provider.js'
+import type { TransactionKey } from '../transaction.js'
 import { sendPage } from './reply.js'
 import { renderLogoutFramePage } from './return-pages.js'
 
 export interface LogoutRouteDeps {
   config: Config
   provider: OidcProvider
+  cookieKey: TransactionKey
   now?: () => number
 }
 
@@ -39,6 +41,7 @@ function buildCookieOptions(config: Config) {
 export async function setLogoutCookie(
   reply: FastifyReply,
   config: Config,
+  key: TransactionKey,
   idToken: string,
   nowSeconds: number,
 ): Promise<void> {
@@ -48,7 +51,7 @@ export async function setLogoutCookie(
     .setAudience(hintAudience)
     .setIssuedAt(nowSeconds)
     .setExpirationTime(nowSeconds + lifetimeSeconds)
-    .encrypt(config.server.cookieKey)
+    .encrypt(key)
 
   if (sealed.length > maxSealedChars) {
     reply.log.debug({ event: 'auth.logout_hint_skipped' }, 'id token too large for a cookie')
@@ -63,7 +66,7 @@ export async function setLogoutCookie(
 /** Opens the logout cookie; anything expired, foreign or damaged counts as no hint. */
 async function openLogoutHint(
   sealed: string | undefined,
-  key: Uint8Array,
+  key: TransactionKey,
   nowSeconds: number,
 ): Promise<string | undefined> {
   if (!sealed) return undefined
@@ -101,7 +104,7 @@ export function registerLogoutRoutes(app: FastifyInstance, deps: LogoutRouteDeps
   app.get('/oidc/logout', async (request, reply) => {
     const idToken = await openLogoutHint(
       request.cookies[logoutCookieName],
-      config.server.cookieKey,
+      deps.cookieKey,
       nowSeconds(),
     )
     reply.clearCookie(logoutCookieName, buildCookieOptions(config))
@@ -114,7 +117,8 @@ export function registerLogoutRoutes(app: FastifyInstance, deps: LogoutRouteDeps
       return sendPage(reply, 200, renderLogoutFramePage(config.jitsi.baseUrl.origin))
     }
 
-    const endSession = provider.requireConfiguration().serverMetadata().end_session_endpoint
+    provider.requireConfiguration()
+    const endSession = provider.endSessionEndpoint
     request.log.info(
       { event: 'auth.logout', provider: Boolean(endSession), idTokenHint: Boolean(idToken) },
       endSession ? 'logout: ending the provider session' : 'logout: provider has no logout',

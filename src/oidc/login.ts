@@ -20,12 +20,12 @@ export interface AuthorizationRequest {
  * and a `nonce` (the nonce is left out only in the userinfo-only mode, which has no ID token
  * to carry it). Exactly the configured scopes are requested (K14).
  */
-export async function buildAuthorizationRequest(
+export function buildAuthorizationRequest(
   configuration: client.Configuration,
   config: OidcConfig,
   redirectUri: string,
   options: { silent: boolean },
-): Promise<AuthorizationRequest> {
+): AuthorizationRequest {
   const state = client.randomState()
   const nonce = config.allowMissingIdToken ? '' : client.randomNonce()
   const codeVerifier = client.randomPKCECodeVerifier()
@@ -35,7 +35,7 @@ export async function buildAuthorizationRequest(
     redirect_uri: redirectUri,
     scope: config.scopes.join(' '),
     state,
-    code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
+    code_challenge: buildCodeChallenge(codeVerifier),
     code_challenge_method: 'S256',
     ...(nonce ? { nonce } : {}),
     ...(prompt ? { prompt } : {}),
@@ -49,6 +49,14 @@ export async function buildAuthorizationRequest(
     codeVerifier,
     silent: options.silent,
   }
+}
+
+/**
+ * PKCE S256 (RFC 7636 §4.2): BASE64URL(SHA-256(verifier)). Computed synchronously: the
+ * WebCrypto digest openid-client uses costs a thread-pool round trip on every login.
+ */
+function buildCodeChallenge(codeVerifier: string): string {
+  return createHash('sha256').update(codeVerifier).digest('base64url')
 }
 
 export interface CompletedLogin {

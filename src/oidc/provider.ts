@@ -52,6 +52,7 @@ export class OidcProvider {
   #status: ProviderStatus = { state: 'starting' }
   #timer: NodeJS.Timeout | undefined
   #stopped = false
+  #endSessionEndpoint: string | undefined
   readonly #fetch: ProviderFetch
 
   constructor(
@@ -71,6 +72,11 @@ export class OidcProvider {
 
   get status(): ProviderStatus {
     return this.#status
+  }
+
+  /** The provider's RP-initiated logout endpoint, when it has one. */
+  get endSessionEndpoint(): string | undefined {
+    return this.#endSessionEndpoint
   }
 
   /** The issuer in use; empty until discovery has succeeded. */
@@ -99,6 +105,7 @@ export class OidcProvider {
   async #attempt(retrySeconds: number): Promise<void> {
     try {
       this.#configuration = await this.#discover()
+      this.#endSessionEndpoint = this.#configuration.serverMetadata().end_session_endpoint
       this.#setStatus({
         state: 'ready',
         issuer: this.#configuration.serverMetadata().issuer,
