@@ -22,9 +22,12 @@ export function findMissingTools(): string | undefined {
     existsSync(chromiumPath) ? '' : `chromium (${chromiumPath})`,
     findNginx() ? '' : 'nginx',
   ].filter(Boolean)
-  return missing.length
-    ? `needs ${missing.join(' and ')}: apt-get install -y chromium nginx`
-    : undefined
+  if (missing.length === 0) return undefined
+  const reason = `needs ${missing.join(' and ')}: apt-get install -y chromium nginx`
+  // CI installs them (scripts/ensure-test-tools.sh) and sets REQUIRE_TEST_TOOLS: there a
+  // missing tool is a failure, never a quiet skip.
+  if (process.env['REQUIRE_TEST_TOOLS']) throw new Error(reason)
+  return reason
 }
 
 /** Debian's nginx binary, when installed. */
