@@ -76,7 +76,10 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginRouteDeps):
   }
 
   app.get('/oidc/auth', async (request, reply) => {
-    const loginRequest = parseLoginRequest(request.query as Record<string, unknown>)
+    const loginRequest = parseLoginRequest(
+      request.query as Record<string, unknown>,
+      rawQuery(request.url),
+    )
     events.loginStarted(request, loginRequest)
     return startLogin(reply, loginRequest, config.oidc.silentLogin)
   })

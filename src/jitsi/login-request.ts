@@ -182,7 +182,9 @@ function buildFromQuery(
   roomParam: string,
   tenantParam: string | undefined,
   popup: boolean,
+  raw: boolean,
 ): LoginRequest {
+  const asPath = (value: string, code: ErrorCode) => (raw ? value : encodeQueryValue(value, code))
   const lastSlash = roomParam.lastIndexOf('/')
   const pathTenant = lastSlash === -1 ? undefined : roomParam.slice(0, lastSlash)
   if (pathTenant !== undefined && tenantParam !== undefined && pathTenant !== tenantParam) {
@@ -195,10 +197,8 @@ function buildFromQuery(
   const tenant =
     rawTenant === undefined
       ? undefined
-      : validateTenant(encodeQueryValue(rawTenant, 'ERR_JITSI_TENANT_INVALID'))
-  const room = validateRoomName(
-    encodeQueryValue(roomParam.slice(lastSlash + 1), 'ERR_JITSI_ROOM_INVALID'),
-  )
+      : validateTenant(asPath(rawTenant, 'ERR_JITSI_TENANT_INVALID'))
+  const room = validateRoomName(asPath(roomParam.slice(lastSlash + 1), 'ERR_JITSI_ROOM_INVALID'))
 
   return {
     room,
@@ -211,11 +211,37 @@ function buildFromQuery(
 }
 
 /**
+ * The values of `keys` in a raw query string, still percent-encoded. Jitsi puts the room into
+ * `tokenAuthUrl` as its address bar has it (JITSI.md §5: not encoded again), and the Python
+ * adapter's page script does the same with the path: the raw value *is* the room's path
+ * segment, while the decoded one has lost which characters were escaped (`a%3Db` vs `a=b`).
+ */
+function readRawValues(
+  rawQuery: string,
+  keys: readonly string[],
+): Record<string, string | string[]> {
+  const values: Record<string, string | string[]> = {}
+  for (const pair of rawQuery.replace(/^\?/, '').split('&')) {
+    const index = pair.indexOf('=')
+    const key = index === -1 ? pair : pair.slice(0, index)
+    if (!keys.includes(key)) continue
+    const value = index === -1 ? '' : pair.slice(index + 1)
+    const seen = values[key]
+    values[key] = seen === undefined ? value : [seen].flat().concat(value)
+  }
+  return values
+}
+
+const rawRoomKeys = ['roomname', 'room', 'tenant'] as const
+
+/**
  * Reads the login request the meeting app sent to `/oidc/auth` (JITSI.md §5): the `state` JSON
  * of `tokenAuthUrl`, or `roomname=` / `room=` with an optional `tenant=`. `state` wins when
  * both are present. The platform comes from the state only; a query `ios=true` is ignored.
+ * With `rawQuery` (the undecoded query string), `roomname`, `room` and `tenant` are read as
+ * Jitsi wrote them; without it they are taken from the decoded `query` and encoded again.
  */
-export function parseLoginRequest(query: Record<string, unknown>): LoginRequest {
+export function parseLoginRequest(query: Record<string, unknown>, rawQuery?: string): LoginRequest {
   const nonce = readSingle(query, 'nonce', 'ERR_JITSI_STATE_INVALID')
   const popup = nonce !== undefined && nonce !== ''
 
@@ -224,13 +250,14 @@ export function parseLoginRequest(query: Record<string, unknown>): LoginRequest 
     return buildFromState(state, popup)
   }
 
+  const source = rawQuery === undefined ? query : readRawValues(rawQuery, rawRoomKeys)
   const roomParam =
-    readPlaceholderAware(query, 'roomname', 'ERR_JITSI_ROOM_INVALID') ??
-    readPlaceholderAware(query, 'room', 'ERR_JITSI_ROOM_INVALID')
+    readPlaceholderAware(source, 'roomname', 'ERR_JITSI_ROOM_INVALID') ??
+    readPlaceholderAware(source, 'room', 'ERR_JITSI_ROOM_INVALID')
   if (roomParam === undefined) {
     throw new AppError('ERR_JITSI_ROOM_MISSING', { detail: 'no "state", "roomname" or "room"' })
   }
-  const tenantParam = readPlaceholderAware(query, 'tenant', 'ERR_JITSI_TENANT_INVALID')
+  const tenantParam = readPlaceholderAware(source, 'tenant', 'ERR_JITSI_TENANT_INVALID')
 
-  return buildFromQuery(roomParam, tenantParam, popup)
+  return buildFromQuery(roomParam, tenantParam, popup, rawQuery !== undefined)
 }

@@ -396,3 +396,33 @@ describe('parseLoginRequest with roomname= or room=', () => {
     })
   }
 })
+
+describe('parseLoginRequest with the raw query string, as Jitsi and the page script write it', () => {
+  const cases: Array<[rawQuery: string, room: string, roomSafe: string, tenant?: string]> = [
+    ['room=a%3Db', 'a%3Db', 'a%3db'],
+    ['room=a%26b', 'a%26b', 'a%26b'],
+    ['room=a%3Bb', 'a%3Bb', 'a%3bb'],
+    ['room=room%3Fx%3D1', 'room%3Fx%3D1', 'room%3fx%3d1'],
+    ['roomname=a+b', 'ab', 'ab'],
+    ['roomname=My%20Room', 'My%20Room', 'my%20room'],
+    ['roomname=Team/Daily%20Standup', 'Daily%20Standup', 'daily%20standup', 'Team'],
+    ['room=Caf%C3%A9&tenant=acme', 'Caf%C3%A9', 'caf%c3%a9', 'acme'],
+    ['room=Stra%C3%9Fe&code_challenge=%7Bcode_challenge%7D', 'Stra%C3%9Fe', 'stra%c3%9fe'],
+  ]
+  for (const [rawQuery, room, roomSafe, tenant] of cases) {
+    it(`reads ${rawQuery} as room ${room}${tenant ? ` in tenant ${tenant}` : ''}`, () => {
+      const query = Object.fromEntries(new URLSearchParams(rawQuery))
+      const request = parseLoginRequest(query, `?${rawQuery}`)
+
+      assert.equal(request.room, room)
+      assert.equal(request.roomSafe, roomSafe)
+      assert.equal(request.tenant, tenant)
+    })
+  }
+
+  it('refuses a room given twice in the raw query', () => {
+    assert.throws(() => parseLoginRequest({ room: ['a', 'b'] }, '?room=a&room=b'), {
+      code: 'ERR_JITSI_ROOM_INVALID',
+    })
+  })
+})
