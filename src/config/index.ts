@@ -1,7 +1,14 @@
 import { createHash, hkdfSync } from 'node:crypto'
 import { readFileSync } from 'node:fs'
+import { isIP } from 'node:net'
 
-import { ConfigProblems, loadSettings, type ConfigSources, type LoadedSettings } from './load.js'
+import {
+  ConfigProblems,
+  loadSettings,
+  maskUrlCredentials,
+  type ConfigSources,
+  type LoadedSettings,
+} from './load.js'
 import type { ResolvedSetting, SettingSpec, SettingValue } from './schema.js'
 import { jitsiSettings, tokenSettings } from './settings/jitsi.js'
 import { oidcSettings } from './settings/oidc.js'
@@ -177,6 +184,7 @@ export function buildConfig(sources: ConfigSources): Config {
   if (problems.list.length > 0 || !oidc || !jitsi || !token || !server) {
     throw new ConfigError(problems.list)
   }
+  collectWarnings(read, { jitsi, server }, warnings)
 
   return deepFreeze({
     oidc,
@@ -213,7 +221,7 @@ function buildOidcConfig(
   assertCaFile(read, problems)
 
   if (!clientId) {
-    problems.add(
+    problems.required(
       'OIDC_CLIENT_ID',
       'is required: set it to the client ID registered at your provider',
     )
@@ -241,14 +249,22 @@ function buildOidcConfig(
       ? readStaticEndpoints(read, problems)
       : undefined
   if (!issuer && !discoveryUrl) {
-    problems.add(
-      'OIDC_ISSUER_URL',
-      'is required: set it to your provider\'s issuer (e.g. "https://idp.example.com/realms/jitsi"), or set OIDC_DISCOVERY_URL',
-    )
+    if (!problems.isRefused('OIDC_DISCOVERY_URL'))
+      problems.required(
+        'OIDC_ISSUER_URL',
+        'is required: set it to your provider\'s issuer (e.g. "https://idp.example.com/realms/jitsi"), or set OIDC_DISCOVERY_URL',
+      )
   }
 
   for (const name of ['OIDC_ISSUER_URL', 'OIDC_DISCOVERY_URL', 'OIDC_INTERNAL_BASE_URL']) {
     const url = read.string(name)
+    // OpenID Connect Discovery §2: an issuer has no query or fragment; a base URL neither.
+    if (url && /[?#]/.test(url)) {
+      problems.add(
+        read.origin(name),
+        `must not carry a query or fragment, got "${maskUrlCredentials(url)}"`,
+      )
+    }
     if (url?.startsWith('http:') && !allowHttp) {
       problems.add(
         read.origin(name),
@@ -337,7 +353,7 @@ function readStaticEndpoints(
 function buildJitsiConfig(read: SettingReader, problems: ConfigProblems): JitsiConfig | undefined {
   const base = read.string('JITSI_BASE_URL')
   if (!base) {
-    problems.add(
+    problems.required(
       'JITSI_BASE_URL',
       'is required: set it to the public URL of your Jitsi Meet site, e.g. "https://meet.example.com"',
     )
@@ -348,7 +364,7 @@ function buildJitsiConfig(read: SettingReader, problems: ConfigProblems): JitsiC
   if (baseUrl.search || baseUrl.hash || baseUrl.username || baseUrl.password) {
     problems.add(
       read.origin('JITSI_BASE_URL'),
-      `must be a plain site URL without query, fragment or credentials, got "${base}"`,
+      `must be a plain site URL without query, fragment or credentials, got "${maskUrlCredentials(base)}"`,
     )
   }
   // Jitsi reads every path segment before the room as a tenant (JITSI.md §3), so a site under
@@ -356,7 +372,7 @@ function buildJitsiConfig(read: SettingReader, problems: ConfigProblems): JitsiC
   if (baseUrl.pathname !== '/') {
     problems.add(
       read.origin('JITSI_BASE_URL'),
-      `must be the site root without a path (e.g. "${baseUrl.origin}"), got "${base}"; Jitsi under a path prefix is not supported`,
+      `must be the site root without a path (e.g. "${baseUrl.origin}"), got "${maskUrlCredentials(base)}"; Jitsi under a path prefix is not supported`,
     )
   }
 
@@ -389,7 +405,7 @@ function buildTokenConfig(
     (fromJitsiOpenid ? 'jitsi' : undefined)
 
   if (!secret) {
-    problems.add(
+    problems.required(
       'JWT_APP_SECRET',
       "is required: set it to Prosody's app_secret (docker: JWT_APP_SECRET), or give a file with JWT_APP_SECRET_FILE",
     )
@@ -400,7 +416,7 @@ function buildTokenConfig(
     )
   }
   if (!issuer) {
-    problems.add('JWT_APP_ID', "is required: set it to Prosody's app_id (docker: JWT_APP_ID)")
+    problems.required('JWT_APP_ID', "is required: set it to Prosody's app_id (docker: JWT_APP_ID)")
   }
   if (!secret || !issuer || !baseUrl) return undefined
 
@@ -448,18 +464,64 @@ function buildServerConfig(
   return {
     host: read.string('HOST')!,
     port: read.integer('PORT'),
-    trustProxy: parseTrustProxy(read.string('TRUST_PROXY')!),
+    trustProxy: parseTrustProxy(read, problems),
     cookieKey,
     secureCookies: adapterPublicUrl?.protocol === 'https:',
     shutdownTimeoutSeconds: read.integer('SHUTDOWN_TIMEOUT_SECONDS'),
   }
 }
 
-function parseTrustProxy(value: string): ServerConfig['trustProxy'] {
+/** Names proxy-addr (fastify's trustProxy) knows, besides addresses and CIDR ranges. */
+const proxyRangeNames = new Set(['loopback', 'linklocal', 'uniquelocal'])
+
+function parseTrustProxy(
+  read: SettingReader,
+  problems: ConfigProblems,
+): ServerConfig['trustProxy'] {
+  const value = read.string('TRUST_PROXY')!
   if (/^(false|no|off|0)$/i.test(value)) return false
   if (/^(true|yes|on|1)$/i.test(value)) return true
+
   const list = value.split(/[\s,]+/).filter((item) => item !== '')
+  const invalid = list.filter((item) => !proxyRangeNames.has(item) && !isAddressOrRange(item))
+  if (invalid.length > 0) {
+    problems.add(
+      read.origin('TRUST_PROXY'),
+      `must be loopback, false, true, or a comma list of addresses and CIDR ranges (e.g. "10.0.0.0/8"), got ${invalid.map((item) => `"${item}"`).join(', ')}`,
+    )
+  }
   return list.length === 1 ? list[0]! : list
+}
+
+function isAddressOrRange(item: string): boolean {
+  const [address, bits, extra] = item.split('/')
+  const family = isIP(address ?? '')
+  if (family === 0 || extra !== undefined) return false
+  if (bits === undefined) return true
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128)
+}
+
+/** Settings that are valid but weaken security or look wrong: said once at start-up. */
+function collectWarnings(
+  read: SettingReader,
+  config: { jitsi: JitsiConfig; server: ServerConfig },
+  warnings: string[],
+): void {
+  if (config.server.trustProxy === true) {
+    warnings.push(
+      'TRUST_PROXY=true trusts X-Forwarded-For from any client: rate limits and logs can be fooled; name your proxies instead',
+    )
+  }
+  if (config.jitsi.baseUrl.protocol === 'http:') {
+    warnings.push(
+      'JITSI_BASE_URL uses plain http: the Jitsi token travels unencrypted; use https outside a test setup',
+    )
+  }
+  if (read.string('JWT_ROOM_SCOPE') === 'any') {
+    warnings.push(
+      'JWT_ROOM_SCOPE=any: every token opens every room, not only the one the host asked for',
+    )
+  }
 }
 
 function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {

@@ -13,9 +13,25 @@ export interface ConfigProblem {
 /** Collects every problem so that start-up reports them all at once. */
 export class ConfigProblems {
   readonly list: ConfigProblem[] = []
+  /** Settings whose value was given but refused: "is required" would only repeat that. */
+  readonly #refused = new Set<string>()
 
   add(setting: string, message: string): void {
     this.list.push({ setting, message })
+  }
+
+  refuse(env: string, setting: string, message: string): void {
+    this.#refused.add(env)
+    this.add(setting, message)
+  }
+
+  isRefused(env: string): boolean {
+    return this.#refused.has(env)
+  }
+
+  /** Reports a missing required setting, unless its given value was already refused. */
+  required(env: string, message: string): void {
+    if (!this.#refused.has(env)) this.add(env, message)
   }
 }
 
@@ -88,7 +104,7 @@ function readEnvValue(
   }
   if (nonEmpty(direct)) return { text: direct, source: 'env', origin: spec.env }
   if (nonEmpty(file)) {
-    const text = readSecretFile(`${spec.env}_FILE`, file, problems)
+    const text = readSecretFile(spec.env, `${spec.env}_FILE`, file, problems)
     return text === undefined ? undefined : { text, source: 'env-file', origin: `${spec.env}_FILE` }
   }
   return undefined
@@ -103,7 +119,7 @@ function readLegacyValues(env: NodeJS.ProcessEnv, problems: ConfigProblems) {
     const text = nonEmpty(env[legacy.name])
       ? env[legacy.name]
       : legacy.secret && nonEmpty(env[fileName])
-        ? readSecretFile(fileName, env[fileName], problems)
+        ? readSecretFile(legacy.target ?? legacy.name, fileName, env[fileName], problems)
         : undefined
     if (text === undefined) continue
 
@@ -166,8 +182,17 @@ function readIniValues(
       continue
     }
     if (entry.value === '') continue
+    if (values.has(spec.env)) {
+      problems.refuse(
+        spec.env,
+        `[${entry.section}] ${entry.key}`,
+        `${spec.ini[1]} is given twice in ${path} (as a value and as a _file, or repeated); keep one`,
+      )
+      continue
+    }
 
-    const text = spec === fileSpec ? readSecretFile(name, entry.value, problems) : entry.value
+    const text =
+      spec === fileSpec ? readSecretFile(spec.env, name, entry.value, problems) : entry.value
     if (text !== undefined)
       values.set(spec.env, { text, source: 'ini', origin: `[${name.replace('.', '] ')}` })
   }
@@ -176,6 +201,7 @@ function readIniValues(
 }
 
 function readSecretFile(
+  env: string,
   setting: string,
   path: string | undefined,
   problems: ConfigProblems,
@@ -183,16 +209,22 @@ function readSecretFile(
   try {
     // A trailing newline is what `echo secret > file` leaves; it is not part of the secret.
     const text = readFileSync(path!, 'utf8').replace(/\r?\n$/, '')
-    if (text === '') problems.add(setting, `the file "${path}" is empty`)
+    if (text === '') problems.refuse(env, setting, `the file "${path}" is empty`)
     return text === '' ? undefined : text
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code ?? 'unreadable'
-    problems.add(
+    problems.refuse(
+      env,
       setting,
       `cannot read the file "${path}" (${reason}); check the path and its permissions`,
     )
     return undefined
   }
+}
+
+/** Shows a URL in a message without the credentials it may carry. */
+export function maskUrlCredentials(text: string): string {
+  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1***@')
 }
 
 function parseValue(
@@ -202,9 +234,11 @@ function parseValue(
   problems: ConfigProblems,
 ): SettingValue | undefined {
   const value = text.trim()
-  const shown = spec.secret ? `a value of ${value.length} characters` : `"${value}"`
+  const shown = spec.secret
+    ? `a value of ${value.length} characters`
+    : `"${spec.type === 'url' ? maskUrlCredentials(value) : value}"`
   const fail = (rule: string): undefined => {
-    problems.add(origin === 'default' ? spec.env : origin, `${rule}, got ${shown}`)
+    problems.refuse(spec.env, origin === 'default' ? spec.env : origin, `${rule}, got ${shown}`)
     return undefined
   }
 
@@ -214,7 +248,7 @@ function parseValue(
     case 'url':
       return URL.canParse(value) && /^https?:$/.test(new URL(value).protocol)
         ? value
-        : fail('must be an absolute http(s) URL such as "https://idp.example.com/realms/x"')
+        : fail('must be an absolute http(s) URL ("https://…")')
     case 'integer': {
       const number = /^-?\d+$/.test(value) ? Number(value) : Number.NaN
       if (!Number.isSafeInteger(number)) return fail('must be a whole number')

@@ -28,7 +28,7 @@ export const serverSettings = defineSettings([
     group: 'server',
     default: 'loopback',
     description:
-      'Which proxies may set `X-Forwarded-For`/`-Proto`: `loopback`, `false`, or a comma list of addresses/CIDRs.',
+      'Which proxies may set `X-Forwarded-For`/`-Proto`: `loopback`, `false`, a comma list of addresses and CIDR ranges, or `true` (any client: warned about, weakens rate limiting).',
   },
   {
     env: 'COOKIE_SECRET',

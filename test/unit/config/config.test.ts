@@ -63,7 +63,6 @@ describe('configuration', () => {
     const settings = problems.map((problem) => problem.setting).sort()
     assert.deepEqual(settings, [
       'JITSI_BASE_URL',
-      'JITSI_BASE_URL',
       'JWT_ALGORITHM',
       'JWT_APP_ID',
       'JWT_APP_SECRET',
@@ -247,5 +246,84 @@ describe('INI parsing', () => {
       'line 1: "orphan" is outside any [section]',
       'line 3: expected "key = value" or "[section]"',
     ])
+  })
+})
+
+describe('configuration problems a newcomer hits', () => {
+  it('reports a bad URL once, without a second "is required"', () => {
+    const problems = problemsOf({
+      ...minimal,
+      JITSI_BASE_URL: 'notaurl',
+      OIDC_ISSUER_URL: 'ftp://idp.example',
+    })
+    assert.deepEqual(problems.map((p) => p.setting).sort(), ['JITSI_BASE_URL', 'OIDC_ISSUER_URL'])
+  })
+
+  it('never repeats the password of a URL in a message', () => {
+    const problems = problemsOf({
+      ...minimal,
+      JITSI_BASE_URL: 'https://user:hunter2@meet.example/x',
+    })
+    assert.ok(problems.length > 0)
+    assert.doesNotMatch(JSON.stringify(problems), /hunter2|user:/)
+  })
+
+  it('checks TRUST_PROXY with the other settings and names it', () => {
+    const problems = problemsOf({
+      ...minimal,
+      TRUST_PROXY: 'nonsense, 10.0.0.0/33',
+      JWT_APP_SECRET: 'short',
+    })
+    const trust = problems.find((p) => p.setting === 'TRUST_PROXY')
+    assert.match(trust!.message, /"nonsense", "10\.0\.0\.0\/33"/)
+    assert.ok(problems.some((p) => p.setting === 'JWT_APP_SECRET'))
+  })
+
+  it('accepts addresses, ranges and the names proxy-addr knows', () => {
+    const config = buildConfig({
+      env: { ...minimal, TRUST_PROXY: 'loopback, 10.0.0.0/8, ::1, fd00::/8' },
+    })
+    assert.deepEqual(config.server.trustProxy, ['loopback', '10.0.0.0/8', '::1', 'fd00::/8'])
+  })
+
+  it('warns about settings that weaken security', () => {
+    const config = buildConfig({
+      env: {
+        ...minimal,
+        TRUST_PROXY: 'true',
+        JITSI_BASE_URL: 'http://meet.example',
+        JWT_ROOM_SCOPE: 'any',
+      },
+    })
+    assert.equal(
+      config.warnings.filter((w) => /^(TRUST_PROXY|JITSI_BASE_URL|JWT_ROOM_SCOPE)/.test(w)).length,
+      3,
+    )
+  })
+
+  it('refuses an issuer with a query or fragment', () => {
+    const problems = problemsOf({
+      ...minimal,
+      OIDC_ISSUER_URL: 'https://idp.example/realms/x?x=1#frag',
+    })
+    assert.deepEqual(
+      problems.map((p) => p.setting),
+      ['OIDC_ISSUER_URL'],
+    )
+  })
+
+  it('refuses a secret given twice in the INI file', () => {
+    const { OIDC_CLIENT_SECRET: _secret, ...rest } = minimal
+    const dir = mkdtempSync(join(tmpdir(), 'joa-ini-'))
+    writeFileSync(join(dir, 'secret'), 'from-a-file\n')
+    const problems = problemsOf(
+      rest,
+      `[oauth]\nclient_secret = inline\nclient_secret_file = ${join(dir, 'secret')}\n`,
+    )
+    assert.deepEqual(
+      problems.map((p) => p.setting),
+      ['[oauth] client_secret_file'],
+    )
+    assert.match(problems[0]!.message, /keep one/)
   })
 })
