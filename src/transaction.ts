@@ -27,14 +27,73 @@ export const transactionTtlSeconds = 600
 
 export const transactionCookiePrefix = 'oidc_tx_'
 
+/** At most this many logins are in flight per browser; starting one more drops the oldest. */
+export const maxTransactionCookies = 5
+
 /**
- * Each login gets its own cookie, named after its state, so that two logins started in two
- * tabs do not overwrite each other. The name shows nothing of the state itself.
+ * Byte budget for the transaction cookies a browser sends together. Node refuses a request
+ * whose headers pass 16 KB (431), and a page on any site can start logins here (a top-level
+ * navigation carries Lax cookies), so both the count and the size stay bounded.
  */
-export function buildTransactionCookieName(state: string): string {
-  return (
-    transactionCookiePrefix + createHash('sha256').update(state).digest('base64url').slice(0, 16)
-  )
+export const maxTransactionCookieBytes = 8192
+
+// Fixed-width base36 milliseconds sort like the start times they encode (9 digits last until
+// the year 5138), so the oldest login is found from the names alone, without opening a seal.
+const START_DIGITS = 9
+
+/**
+ * Each login gets its own cookie, named after its start time and a hash of its state, so that
+ * two logins started in two tabs do not overwrite each other and the oldest can be dropped
+ * first. The name shows nothing of the state itself.
+ */
+export function buildTransactionCookieName(state: string, startedAtMs: number): string {
+  const started = Math.max(0, Math.floor(startedAtMs)).toString(36).padStart(START_DIGITS, '0')
+  return `${transactionCookiePrefix}${started}_${hashState(state)}`
+}
+
+/** The name of the cookie holding this state's transaction, among the request's cookies. */
+export function findTransactionCookieName(
+  cookieNames: Iterable<string>,
+  state: string,
+): string | undefined {
+  const suffix = `_${hashState(state)}`
+  for (const name of cookieNames) {
+    if (name.startsWith(transactionCookiePrefix) && name.endsWith(suffix)) return name
+  }
+  return undefined
+}
+
+/**
+ * The transaction cookies to clear before a new one of `newBytes` is set: the oldest, until
+ * at most `maxTransactionCookies - 1` others remain and all of them together with the new one
+ * fit `maxTransactionCookieBytes`. Names without a start time sort first, as the oldest.
+ */
+export function selectStaleTransactionCookies(
+  cookies: Readonly<Record<string, string | undefined>>,
+  newBytes: number,
+): string[] {
+  const newestFirst = Object.keys(cookies)
+    .filter((name) => name.startsWith(transactionCookiePrefix))
+    .map((name) => ({ name, key: readStartKey(name) }))
+    .sort((a, b) => (a.key === b.key ? 0 : a.key < b.key ? 1 : -1))
+
+  let bytes = newBytes
+  let kept = 1
+  const stale = newestFirst.findIndex(({ name }) => {
+    bytes += name.length + 1 + (cookies[name]?.length ?? 0)
+    kept += 1
+    return kept > maxTransactionCookies || bytes > maxTransactionCookieBytes
+  })
+  return stale === -1 ? [] : newestFirst.slice(stale).map(({ name }) => name)
+}
+
+function hashState(state: string): string {
+  return createHash('sha256').update(state).digest('base64url').slice(0, 16)
+}
+
+function readStartKey(name: string): string {
+  const key = name.slice(transactionCookiePrefix.length, transactionCookiePrefix.length + 10)
+  return /^[0-9a-z]{9}_$/.test(key) ? `${key}${name}` : ''
 }
 
 /**

@@ -11,8 +11,10 @@ import { decideAccess } from '../policy/decide.js'
 import { buildIdentity, mergeClaims } from '../policy/identity.js'
 import {
   buildTransactionCookieName,
+  findTransactionCookieName,
   openTransaction,
   sealTransaction,
+  selectStaleTransactionCookies,
   transactionCookiePrefix,
   transactionTtlSeconds,
   type Transaction,
@@ -40,7 +42,8 @@ const callbackPaths = ['/oidc/redirect', '/oidc/tokenize']
  */
 export function registerLoginRoutes(app: FastifyInstance, deps: LoginRouteDeps): void {
   const { config, provider, events } = deps
-  const nowSeconds = () => Math.floor((deps.now?.() ?? Date.now()) / 1000)
+  const nowMs = () => deps.now?.() ?? Date.now()
+  const nowSeconds = () => Math.floor(nowMs() / 1000)
 
   const cookieKey = deps.cookieKey
   const cookieOptions = {
@@ -66,9 +69,19 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginRouteDeps):
       ...(silent ? { silent } : {}),
     }
     const sealed = await sealTransaction(transaction, cookieKey, nowSeconds())
+    const name = buildTransactionCookieName(authorization.state, nowMs())
 
+    // Abandoned logins would pile up until every /oidc/ request passed Node's 16 KB header
+    // limit (431) for ten minutes, and any site can start logins here. The oldest go first:
+    // their names sort by start time, so a sixth tab costs only the first tab's login.
+    for (const stale of selectStaleTransactionCookies(
+      reply.request.cookies,
+      name.length + sealed.length + 1,
+    )) {
+      reply.clearCookie(stale, cookieOptions)
+    }
     return reply
-      .setCookie(buildTransactionCookieName(authorization.state), sealed, {
+      .setCookie(name, sealed, {
         ...cookieOptions,
         maxAge: transactionTtlSeconds,
       })
@@ -203,9 +216,9 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginRouteDeps):
         detail: 'callback without a state parameter',
       })
     }
-    const name = buildTransactionCookieName(state)
-    const sealed = cookies[name]
-    if (!sealed) {
+    const name = findTransactionCookieName(Object.keys(cookies), state)
+    const sealed = name === undefined ? undefined : cookies[name]
+    if (name === undefined || !sealed) {
       throw new AppError(hasAnyTransaction ? 'ERR_OIDC_STATE_MISMATCH' : 'ERR_TX_MISSING', {
         detail: hasAnyTransaction
           ? 'state matches none of the login cookies'

@@ -50,14 +50,14 @@ describe('login against a real OpenID provider', () => {
   it('sends the transaction cookie scoped to /oidc/, HttpOnly and SameSite=Lax, and clears it at the callback', async () => {
     const login = await runLogin(`${rig.adapter.url}/oidc/auth?roomname=standup`)
     const setCookie = login.start.headers.getSetCookie().join('\n')
-    assert.match(setCookie, /^oidc_tx_[\w-]{16}=/)
+    assert.match(setCookie, /^oidc_tx_[0-9a-z]{9}_[\w-]{16}=/)
     assert.match(setCookie, /Path=\/oidc\//)
     assert.match(setCookie, /HttpOnly/)
     assert.match(setCookie, /SameSite=Lax/)
     assert.match(setCookie, /Max-Age=600/)
     assert.match(
       login.callback.headers.getSetCookie().join('\n'),
-      /oidc_tx_[\w-]{16}=;.*Expires=Thu, 01 Jan 1970/,
+      /oidc_tx_[0-9a-z]{9}_[\w-]{16}=;.*Expires=Thu, 01 Jan 1970/,
     )
     assert.deepEqual(
       login.jar.names(rig.adapter.url).filter((name) => name.startsWith('oidc_tx_')),

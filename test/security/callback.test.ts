@@ -79,7 +79,7 @@ describe('callbacks that do not belong to the browser', () => {
 
   it('refuses a forged transaction cookie', async () => {
     const { callbackUrl, state } = await startAndAuthorize(rig)
-    const name = buildTransactionCookieName(state)
+    const name = buildTransactionCookieName(state, Date.now())
     const forgedKey = new Uint8Array(randomBytes(32))
     const sealed = await sealTransaction(buildTransaction(state), forgedKey, now())
     assertRefused(await fetchCallback(callbackUrl, `${name}=${sealed}`), 'ERR_TX_INVALID')
@@ -88,7 +88,7 @@ describe('callbacks that do not belong to the browser', () => {
 
   it('refuses an expired transaction cookie sealed with the right key', async () => {
     const { callbackUrl, state } = await startAndAuthorize(rig)
-    const name = buildTransactionCookieName(state)
+    const name = buildTransactionCookieName(state, Date.now())
     const sealed = await sealTransaction(
       buildTransaction(state),
       rig.adapter.config.server.cookieKey,
