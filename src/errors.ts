@@ -82,7 +82,8 @@ export const errorCatalogue = {
   },
   ERR_OIDC_CLIENT_REJECTED: {
     status: 502,
-    message: 'The identity provider did not accept this service. An administrator needs to check its settings.',
+    message:
+      'The identity provider did not accept this service. An administrator needs to check its settings.',
   },
   ERR_OIDC_LOGIN_REQUIRED: {
     status: 400,
@@ -95,6 +96,10 @@ export const errorCatalogue = {
   ERR_HTTP_NOT_FOUND: {
     status: 404,
     message: 'This page does not exist.',
+  },
+  ERR_HTTP_METHOD_NOT_ALLOWED: {
+    status: 405,
+    message: 'This address only answers GET requests.',
   },
   ERR_HTTP_BAD_REQUEST: {
     status: 400,

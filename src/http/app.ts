@@ -99,7 +99,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...(deps.now ? { now: deps.now } : {}),
   })
 
-  app.get('/oidc/health', async () => ({ status: 'ok' }))
+  // Names the service, so an admin can tell the adapter answered and not Jitsi's nginx (K30).
+  app.get('/oidc/health', async () => ({ status: 'ok', service: 'jitsi-oidc-adapter' }))
 
   app.get('/oidc/ready', async (_request, reply) => {
     const status = provider.status
@@ -128,6 +129,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const homeLinks = [
     { href: config.jitsi.baseUrl.href, label: 'Back to the meeting site', primary: true },
   ]
+
+  // Every route is a GET (HEAD follows); other methods learn so instead of a 404.
+  app.route({
+    method: ['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'],
+    url: '/oidc/*',
+    handler: (request, reply) => {
+      reply.header('allow', 'GET, HEAD')
+      return sendError(request, reply, new AppError('ERR_HTTP_METHOD_NOT_ALLOWED'), homeLinks)
+    },
+  })
 
   app.setNotFoundHandler((request, reply) => {
     return sendError(request, reply, toHttpError({ statusCode: 404 }), homeLinks)

@@ -135,5 +135,18 @@ function rewriteOrigin(url: string, publicOrigin: string | undefined, internal: 
 
 function describeNetworkError(error: unknown): string {
   const { code, cause } = (error ?? {}) as { code?: string; cause?: { code?: string } }
-  return cause?.code ?? code ?? (error instanceof Error ? error.message : 'network error')
+  const reason = cause?.code ?? code ?? (error instanceof Error ? error.message : 'network error')
+  return tlsVerifyErrors.has(reason)
+    ? `${reason}: the provider's certificate is not trusted; for a private CA set OIDC_CA_FILE (or NODE_EXTRA_CA_CERTS)`
+    : reason
 }
+
+/** OpenSSL's answers for a certificate chain the adapter cannot verify (K17). */
+const tlsVerifyErrors = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_UNTRUSTED',
+])

@@ -79,6 +79,13 @@ export async function completeAuthorization(
   expected: { state: string; nonce: string; codeVerifier: string },
   nowSeconds: number,
 ): Promise<CompletedLogin> {
+  const params = callbackUrl.searchParams
+  if (!params.has('code') && !params.has('error')) {
+    throw new AppError('ERR_OIDC_CALLBACK_INVALID', {
+      detail: 'callback has neither "code" nor "error"',
+    })
+  }
+
   let tokens: Awaited<ReturnType<typeof client.authorizationCodeGrant>>
   try {
     tokens = await client.authorizationCodeGrant(configuration, callbackUrl, {

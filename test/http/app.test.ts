@@ -40,7 +40,7 @@ describe('HTTP app with the provider unreachable', () => {
   it('answers /oidc/health with 200 while the process serves', async () => {
     const response = await app.inject('/oidc/health')
     assert.equal(response.statusCode, 200)
-    assert.deepEqual(response.json(), { status: 'ok' })
+    assert.deepEqual(response.json(), { status: 'ok', service: 'jitsi-oidc-adapter' })
   })
 
   it('answers /oidc/ready with 503 and the reason code, without configuration values', async () => {
@@ -80,6 +80,22 @@ describe('HTTP app with the provider unreachable', () => {
     assert.equal(response.headers['referrer-policy'], 'no-referrer')
     assert.equal(response.headers['x-content-type-options'], 'nosniff')
     assert.match(response.headers['content-security-policy'] as string, /default-src 'none'/)
+  })
+
+  it('answers methods other than GET with 405 and an Allow header', async () => {
+    for (const method of ['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const) {
+      const response = await app.inject({
+        method,
+        url: '/oidc/auth',
+        headers: { accept: 'application/json' },
+      })
+      assert.equal(response.statusCode, 405, method)
+      assert.equal(response.headers['allow'], 'GET, HEAD')
+      assert.equal(
+        (response.json() as { error: { code: string } }).error.code,
+        'ERR_HTTP_METHOD_NOT_ALLOWED',
+      )
+    }
   })
 
   it('keeps a plain X-Request-Id from the proxy and replaces one that could forge log lines', async () => {

@@ -156,6 +156,21 @@ describe('login against a real OpenID provider', () => {
     assert.equal(response.headers.get('location'), null)
   })
 
+  it('refuses a callback that carries neither a code nor an error', async () => {
+    const jar = new CookieJar()
+    const start = await get(`${rig.adapter.url}/oidc/auth?roomname=standup`, jar)
+    const state = new URL(start.headers.get('location')!).searchParams.get('state')!
+
+    const response = await get(`${rig.adapter.url}/oidc/redirect?state=${state}`, jar, {
+      accept: 'application/json',
+    })
+    assert.equal(response.status, 400)
+    assert.equal(
+      ((await response.json()) as { error: { code: string } }).error.code,
+      'ERR_OIDC_CALLBACK_INVALID',
+    )
+  })
+
   it('shows a friendly page with a way back when the user cancels at the provider', async () => {
     const jar = new CookieJar()
     const start = await get(`${rig.adapter.url}/oidc/auth?roomname=standup`, jar)

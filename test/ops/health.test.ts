@@ -25,7 +25,7 @@ describe('health and readiness with the provider up', () => {
   it('answers /oidc/health with 200 and a status only', async () => {
     const { status, body } = await getJson(`${rig.adapter.url}/oidc/health`)
     assert.equal(status, 200)
-    assert.deepEqual(body, { status: 'ok' })
+    assert.deepEqual(body, { status: 'ok', service: 'jitsi-oidc-adapter' })
   })
 
   it('answers /oidc/ready with 200 once discovery and the JWKS are loaded', async () => {
@@ -47,7 +47,7 @@ describe('health and readiness with the provider down', () => {
   it('stays alive: /oidc/health answers 200', async () => {
     const { status, body } = await getJson(`${adapter.url}/oidc/health`)
     assert.equal(status, 200)
-    assert.deepEqual(body, { status: 'ok' })
+    assert.deepEqual(body, { status: 'ok', service: 'jitsi-oidc-adapter' })
   })
 
   it('is not ready: /oidc/ready answers 503 with the error code and the retry delay', async () => {
