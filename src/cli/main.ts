@@ -13,7 +13,8 @@ Commands:
   check   validate the configuration, reach the provider, mint and check a sample token,
           and print the Jitsi, nginx and Prosody settings that match
   demo    run a local demo: a development identity provider, a stand-in meeting page and
-          the adapter, all on 127.0.0.1
+          the adapter, all on 127.0.0.1 (ports 9000, 8080 and 8000; change them with
+          DEMO_IDP_PORT, DEMO_MEETING_PORT and DEMO_ADAPTER_PORT)
 
 Options:
   --config FILE   read settings from an INI file (the environment overrides it)
