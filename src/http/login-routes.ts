@@ -2,8 +2,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 
 import type { Config } from '../config/index.js'
 import { AppError } from '../errors.js'
-import { parseLoginRequest, type LoginRequest } from '../jitsi/login-request.js'
-import { buildReturnTarget, buildRoomUrl, type ReturnTarget } from '../jitsi/return.js'
+import { buildStateJson, parseLoginRequest, type LoginRequest } from '../jitsi/login-request.js'
+import {
+  buildGuestLink,
+  buildReturnTarget,
+  buildRoomUrl,
+  type ReturnTarget,
+} from '../jitsi/return.js'
 import { assertProsodyAccepts, buildJitsiClaims, signJitsiToken } from '../jitsi/token.js'
 import { buildAuthorizationRequest, completeAuthorization } from '../oidc/login.js'
 import type { OidcProvider } from '../oidc/provider.js'
@@ -232,14 +237,17 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginRouteDeps):
 
   function handleCancel(request: FastifyRequest, reply: FastifyReply, loginRequest: LoginRequest) {
     events.loginCancelled(request, loginRequest)
-    const roomUrl = buildRoomUrl(config.jitsi.baseUrl, loginRequest)
     // A popup has no room to go back to: its opener is the room, and hears the cancel.
     if (loginRequest.popup) {
       const cancelled = new AppError('ERR_OIDC_ACCESS_DENIED')
       const links = buildRetryLinks(loginRequest)
       return sendPopupError(request, reply, cancelled, links, config.jitsi.baseUrl.origin)
     }
-    if (config.jitsi.cancelReturnsToRoom) return reply.redirect(roomUrl, 302)
+    // Only the web goes back by redirect: a 302 to an app's custom scheme needs a user gesture
+    // (JITSI.md §6), and the web room would drop an app user into the browser.
+    if (config.jitsi.cancelReturnsToRoom && loginRequest.client === 'web') {
+      return reply.redirect(buildRoomUrl(config.jitsi.baseUrl, loginRequest), 302)
+    }
     return sendError(
       request,
       reply,
@@ -248,18 +256,17 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginRouteDeps):
     )
   }
 
+  // Every page after the transaction is opened (cancel, refusal, failure) offers the same
+  // request again, platform and overrides included, and a guest link into the app that asked.
   function buildRetryLinks(loginRequest: LoginRequest) {
-    const retry = new URLSearchParams({
-      room: loginRequest.room,
-      ...(loginRequest.tenant ? { tenant: loginRequest.tenant } : {}),
-    })
+    const retry = new URLSearchParams({ state: buildStateJson(loginRequest) })
     return [
       {
         href: `${config.jitsi.adapterPublicUrl.href}oidc/auth?${retry}`,
         label: 'Sign in again',
         primary: true,
       },
-      { href: buildRoomUrl(config.jitsi.baseUrl, loginRequest), label: 'Join as a guest' },
+      { href: buildGuestLink(config.jitsi.baseUrl, loginRequest), label: 'Join as a guest' },
     ]
   }
 

@@ -93,7 +93,8 @@ export function renderReturnPage(
     title: 'Return to the app',
     body: html`<h1>You are signed in</h1>
       <p>
-        Tap the button to go back to ${appNames[request.client]} and join
+        ${request.client === 'electron' ? 'Select' : 'Tap'} the button to go back to
+        ${appNames[request.client]} and join
         <strong id="room-name">${buildDisplayName(request)}</strong>.
       </p>
       ${renderLinks(links)}

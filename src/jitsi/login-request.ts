@@ -235,6 +235,25 @@ function readRawValues(
 const rawRoomKeys = ['roomname', 'room', 'tenant'] as const
 
 /**
+ * The `state` JSON that `parseLoginRequest` reads back into the same request: room, tenant,
+ * platform flag and config overrides. Retry links use it, so a retried login returns to the
+ * same app with the same settings. Popup mode is not carried: it comes from Jitsi's `nonce=`.
+ */
+export function buildStateJson(request: LoginRequest): string {
+  const state: Record<string, unknown> = { room: request.room }
+  if (request.tenant) state['tenant'] = request.tenant
+  if (request.client !== 'web') state[request.client] = true
+
+  for (const [key, json] of request.overrides) {
+    const value: unknown = JSON.parse(json)
+    // A string that itself reads as JSON ("true") would come back as that JSON value; its JSON
+    // text keeps it a string, as buildOverrideJson keeps JSON text unchanged.
+    state[key] = typeof value === 'string' && parseJsonText(value) ? json : value
+  }
+  return JSON.stringify(state)
+}
+
+/**
  * Reads the login request the meeting app sent to `/oidc/auth` (JITSI.md §5): the `state` JSON
  * of `tokenAuthUrl`, or `roomname=` / `room=` with an optional `tenant=`. `state` wins when
  * both are present. The platform comes from the state only; a query `ios=true` is ignored.

@@ -18,6 +18,12 @@ const UNRESERVED = /^[A-Za-z0-9._~-]$/
 const PREJOIN_KEY = 'config.prejoinConfig.enabled'
 const LEGACY_PREJOIN_KEY = 'config.prejoinPageEnabled'
 
+const appSchemes: Record<Exclude<LoginRequest['client'], 'web'>, string> = {
+  ios: 'org.jitsi.meet:',
+  android: 'org.jitsi.meet:',
+  electron: 'jitsi-meet:',
+}
+
 // Keeps valid percent-escapes (the app's own encoding) and encodes every other character that
 // is not unreserved, so no input can add a path segment, a query or a fragment.
 function encodePathSegment(segment: string): string {
@@ -89,6 +95,26 @@ export function buildRoomUrl(
 }
 
 /**
+ * The "join as a guest" link on a page after a cancelled or refused login: for iOS, Android
+ * and Electron the app's deep link without a token, carrying the request's config overrides,
+ * so the user lands back in the app that asked rather than in a browser tab; for the web the
+ * room URL (JITSI.md §6).
+ */
+export function buildGuestLink(
+  jitsiBaseUrl: URL,
+  request: Pick<LoginRequest, 'room' | 'tenant' | 'client' | 'overrides'>,
+): string {
+  if (request.client === 'web') return buildRoomUrl(jitsiBaseUrl, request)
+
+  const path = buildRoomPath(jitsiBaseUrl, request)
+  assertSameOrigin(`${jitsiBaseUrl.origin}${path}`, jitsiBaseUrl)
+  const config = buildConfigHash(request.overrides, false, false)
+  const deepLink = withHash(`${appSchemes[request.client]}//${jitsiBaseUrl.host}${path}`, config)
+  assertBuiltPath(deepLink, path, jitsiBaseUrl.host)
+  return deepLink
+}
+
+/**
  * Throws ERR_JITSI_ROOM_INVALID unless `url` has JITSI_BASE_URL's origin and lies under its
  * path: the last guard against an open redirect.
  */
@@ -142,8 +168,7 @@ export function buildReturnTarget(input: {
   }
 
   const appPath = `//${jitsiBaseUrl.host}${path}?jwt=${token}`
-  const scheme = request.client === 'electron' ? 'jitsi-meet:' : 'org.jitsi.meet:'
-  const deepLink = withHash(`${scheme}${appPath}`, config)
+  const deepLink = withHash(`${appSchemes[request.client]}${appPath}`, config)
   assertBuiltPath(deepLink, path, jitsiBaseUrl.host)
   if (request.client !== 'android') return { kind: 'app-page', url: deepLink, webUrl, deepLink }
 

@@ -99,7 +99,8 @@ describe('the way back to the apps and to the popup', () => {
     assert.ok(link.searchParams.get('jwt'))
     assert.match(webUrl!, /^https:\/\/meet\.example\.com\/acme\/Daily%20Standup#jwt=/)
     assert.match(page, /Open in the browser instead/)
-    assert.match(page, /the Jitsi Meet desktop app/)
+    assert.match(page, /Select the button to go back to\s+the Jitsi Meet desktop app/)
+    assert.doesNotMatch(page, /Tap/)
   })
 
   for (const [name, room, shown] of [
@@ -177,6 +178,72 @@ describe('the way back to the apps and to the popup', () => {
 })
 
 describe('a user who cancels at the provider', () => {
+  const iosState = '{"room":"Daily%20Standup","tenant":"acme","ios":true,"config.subject":"x"}'
+  const retryQuery =
+    'state=%7B%22room%22%3A%22Daily%2520Standup%22%2C%22tenant%22%3A%22acme%22%2C%22ios%22%3Atrue%2C%22config.subject%22%3A%22x%22%7D'
+  const iosGuestLink =
+    'org.jitsi.meet://meet.example.com/acme/Daily%20Standup#config.subject=%22x%22'
+
+  async function cancelAt(startUrl: string) {
+    const jar = new CookieJar()
+    const start = await get(startUrl, jar)
+    const { callbackUrl } = await passProvider(start.headers.get('location')!, jar, undefined)
+    return get(callbackUrl, jar)
+  }
+
+  it('in the iOS app is offered the same iOS login again and a guest link into the app', async () => {
+    const rig = await startRig()
+    try {
+      const startUrl = `${rig.adapter.url}/oidc/auth?state=${encodeURIComponent(iosState)}`
+      const response = await cancelAt(startUrl)
+      assert.equal(response.status, 403)
+      const [retry, guest, ...rest] = readHrefs(await response.text())
+      assert.equal(retry, `${rig.adapter.url}/oidc/auth?${retryQuery}`)
+      assert.equal(guest, iosGuestLink)
+      assert.deepEqual(rest, [])
+
+      const again = await cancelAt(retry!)
+      assert.deepEqual(readHrefs(await again.text()), [retry, guest])
+    } finally {
+      await rig.close()
+    }
+  })
+
+  it('in the iOS app gets the page, not a redirect to the web room, with JITSI_CANCEL_RETURNS_TO_ROOM on', async () => {
+    const rig = await startRig({ env: { JITSI_CANCEL_RETURNS_TO_ROOM: 'true' } })
+    try {
+      const response = await cancelAt(
+        `${rig.adapter.url}/oidc/auth?state=${encodeURIComponent(iosState)}`,
+      )
+      assert.equal(response.status, 403)
+      assert.deepEqual(readHrefs(await response.text()), [
+        `${rig.adapter.url}/oidc/auth?${retryQuery}`,
+        iosGuestLink,
+      ])
+    } finally {
+      await rig.close()
+    }
+  })
+
+  it('in the Android app is refused by policy with the same retry and app guest links', async () => {
+    const rig = await startRig({ env: { ALLOWED_EMAILS: 'nobody@example.org' } })
+    try {
+      const state = '{"room":"Daily","android":true}'
+      const login = await runLogin(
+        `${rig.adapter.url}/oidc/auth?state=${encodeURIComponent(state)}`,
+      )
+      assert.equal(login.callback.status, 403)
+      const page = await login.callback.text()
+      assert.match(page, /ERR_POLICY_DENIED/)
+      assert.deepEqual(readHrefs(page), [
+        `${rig.adapter.url}/oidc/auth?state=%7B%22room%22%3A%22Daily%22%2C%22android%22%3Atrue%7D`,
+        'org.jitsi.meet://meet.example.com/Daily',
+      ])
+    } finally {
+      await rig.close()
+    }
+  })
+
   it('goes back to the room as a guest when JITSI_CANCEL_RETURNS_TO_ROOM is on', async () => {
     const rig = await startRig({ env: { JITSI_CANCEL_RETURNS_TO_ROOM: 'true' } })
     try {

@@ -139,11 +139,15 @@ describe('pages and headers under hostile input', () => {
       const failed = await loginAt(rig, { query })
       assert.equal(failed.callback.status, 400)
       assertSafePage(failed.body, failed.callback.headers.get('content-security-policy')!, links())
-      assert.ok(
-        failed.body.includes(
-          'href="https://meet.example.com/%22%3E%3Cimg%20src%3Dx%20onerror%3Dalert1%3E%3Cscript%3E"',
-        ),
-      )
+      // The guest link goes back where the login came from: the app's deep link, or the web room.
+      const guestPrefix = {
+        web: 'https://meet.example.com/',
+        ios: 'org.jitsi.meet://meet.example.com/',
+        android: 'org.jitsi.meet://meet.example.com/',
+        electron: 'jitsi-meet://meet.example.com/',
+      }[Object.keys(platform)[0] ?? 'web']!
+      const guestHref = `href="${guestPrefix}%22%3E%3Cimg%20src%3Dx%20onerror%3Dalert1%3E%3Cscript%3E`
+      assert.ok(failed.body.includes(guestHref), guestHref)
     })
   }
 

@@ -62,7 +62,7 @@ export const jitsiSettings = defineSettings([
     group: 'jitsi',
     default: 'false',
     description:
-      'When the user cancels at the provider, go straight back to the room as a guest instead of showing the "sign-in cancelled" page.',
+      'When the user cancels at the provider, go straight back to the room as a guest instead of showing the "sign-in cancelled" page. App logins (iOS, Android, desktop) still get the page: its guest link opens the app, which a redirect cannot do without a tap.',
   },
 ])
 

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { parseLoginRequest, type LoginRequest } from '../../../src/jitsi/login-request.js'
+import {
+  buildStateJson,
+  parseLoginRequest,
+  type LoginRequest,
+} from '../../../src/jitsi/login-request.js'
 
 function parseState(state: unknown, extra: Record<string, unknown> = {}): LoginRequest {
   return parseLoginRequest({ state: JSON.stringify(state), ...extra })
@@ -425,4 +429,36 @@ describe('parseLoginRequest with the raw query string, as Jitsi and the page scr
       code: 'ERR_JITSI_ROOM_INVALID',
     })
   })
+})
+
+describe('buildStateJson', () => {
+  it('rebuilds the state of an iOS login with room, tenant, platform and override values', () => {
+    const request = parseState({
+      room: 'Daily%20Standup',
+      tenant: 'acme',
+      ios: true,
+      'config.subject': 'x',
+      'config.startWithAudioMuted': true,
+    })
+    assert.equal(
+      buildStateJson(request),
+      '{"room":"Daily%20Standup","tenant":"acme","ios":true,"config.subject":"x","config.startWithAudioMuted":true}',
+    )
+  })
+
+  for (const [name, state] of [
+    ['a web login from roomname=', undefined],
+    ['an Android login', { room: 'Caf%C3%A9', android: true, 'config.p.q': { a: [1, null] } }],
+    ['an Electron login with a tenant', { room: 'Daily', tenant: 'Acme', electron: true }],
+    ['a string override that reads as JSON', { room: 'Daily', 'config.subject': 'true' }],
+    ['an older Jitsi override given as JSON text', { room: 'Daily', 'config.subject': '"42"' }],
+  ] as const) {
+    it(`parses back to the same request for ${name}`, () => {
+      const request =
+        state === undefined
+          ? parseLoginRequest({ roomname: 'acme/Daily Standup' })
+          : parseState(state)
+      assert.deepEqual(parseState(JSON.parse(buildStateJson(request))), request)
+    })
+  }
 })

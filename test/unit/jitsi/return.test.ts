@@ -4,6 +4,7 @@ import { isAppError } from '../../../src/errors.js'
 import { parseLoginRequest, type LoginRequest } from '../../../src/jitsi/login-request.js'
 import {
   assertSameOrigin,
+  buildGuestLink,
   buildReturnTarget,
   buildRoomUrl,
   type ReturnTarget,
@@ -284,6 +285,58 @@ describe('buildRoomUrl', () => {
     assert.equal(
       buildRoomUrl(new URL('https://meet.example.com/jitsi'), { room: '//evil.example/?#' }),
       'https://meet.example.com/jitsi/%2F%2Fevil.example%2F%3F%23',
+    )
+  })
+})
+
+describe('buildGuestLink', () => {
+  const carried: LoginRequest['overrides'] = [
+    ['config.subject', '"Weekly"'],
+    ['config.startWithAudioMuted', 'true'],
+  ]
+
+  it('opens the iOS app on the room without a token, carrying the config overrides', () => {
+    assert.equal(
+      buildGuestLink(BASE, request({ room: 'Daily%20Standup', client: 'ios', overrides: carried })),
+      'org.jitsi.meet://meet.example.com/Daily%20Standup#config.subject=%22Weekly%22&config.startWithAudioMuted=true',
+    )
+  })
+
+  it('opens the Android app with the same org.jitsi.meet deep link', () => {
+    assert.equal(
+      buildGuestLink(BASE, request({ client: 'android', overrides: [] })),
+      'org.jitsi.meet://meet.example.com/Daily',
+    )
+  })
+
+  it('opens the desktop app with a jitsi-meet link', () => {
+    assert.equal(
+      buildGuestLink(BASE, request({ client: 'electron', overrides: [] })),
+      'jitsi-meet://meet.example.com/Daily',
+    )
+  })
+
+  it('puts the tenant and a base path in the app link', () => {
+    assert.equal(
+      buildGuestLink(
+        new URL('https://meet.example.com:8443/jitsi/'),
+        request({ tenant: 'acme', client: 'ios', overrides: [] }),
+      ),
+      'org.jitsi.meet://meet.example.com:8443/jitsi/acme/Daily',
+    )
+  })
+
+  it('gives the web the room URL without a token or overrides, as before', () => {
+    assert.equal(
+      buildGuestLink(BASE, request({ tenant: 'acme', overrides: carried })),
+      'https://meet.example.com/acme/Daily',
+    )
+  })
+
+  it('escapes a hostile room so the app link keeps the Jitsi host and room path', () => {
+    assert.equal(
+      buildGuestLink(BASE, request({ room: '//evil.example/?#@x', client: 'ios', overrides: [] })),
+      'org.jitsi.meet://meet.example.com/%2F%2Fevil.example%2F%3F%23%40x',
     )
   })
 })
