@@ -93,6 +93,11 @@ function explain(...outcomes: Array<MatchOutcome | undefined>): string {
   const notes: string[] = []
   if (outcomes.some((outcome) => outcome?.groupsUnknown)) {
     notes.push('groups were not sent (overage), so group rules cannot match')
+  } else if (outcomes.some((outcome) => outcome?.groupsClaimMissing)) {
+    // Most often the provider sends groups only for a "groups" scope or a mapper (OIDC_SCOPES).
+    notes.push(
+      'no groups claim in the ID token or userinfo, so group rules cannot match; check OIDC_SCOPES and the provider mapper',
+    )
   }
   if (outcomes.some((outcome) => outcome?.emailUnverified)) {
     notes.push('email_verified is false, so email and domain rules do not match')

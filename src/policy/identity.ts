@@ -22,6 +22,11 @@ export interface Identity {
   groups: readonly string[]
   /** The provider left the group list out (Entra overage): unknown, never "none". */
   groupsUnknown: boolean
+  /**
+   * Some group claim path had a value, even an empty list. False when none did: the provider
+   * likely needs a scope or a mapper, which the refusal reason then says.
+   */
+  groupsClaimPresent: boolean
   roles: readonly string[]
   /** Merged raw claims, for `claim:path=value` rules. */
   claims: Readonly<Record<string, unknown>>
@@ -97,6 +102,7 @@ export function buildIdentity(
     ...(avatar === undefined ? {} : { avatar }),
     groups,
     groupsUnknown: groups.length === 0 && hasGroupOverage(claims, mapping),
+    groupsClaimPresent: mapping.groups.some((path) => isPresent(read(path))),
     roles,
     claims,
   }
@@ -142,6 +148,10 @@ function hasGroupOverage(claims: Record<string, unknown>, mapping: ClaimMapping)
   const names = claims._claim_names
   if (names === null || typeof names !== 'object') return false
   return mapping.groups.some((path) => Object.hasOwn(names, path.text))
+}
+
+function isPresent(value: unknown): boolean {
+  return value !== undefined && value !== null
 }
 
 function unique(names: string[]): string[] {

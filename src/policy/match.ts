@@ -7,6 +7,8 @@ export interface MatchOutcome {
   matched?: Matcher
   /** A group condition was skipped: the provider did not send the group list (overage). */
   groupsUnknown: boolean
+  /** A group condition was checked against an identity without any group claim. */
+  groupsClaimMissing: boolean
   /** An email or domain condition would have matched an address marked `email_verified: false`. */
   emailUnverified: boolean
 }
@@ -19,12 +21,19 @@ interface MatchSubject {
 
 /** Finds the first of `matchers` the user meets; a group condition never matches unknown groups. */
 export function findMatch(matchers: readonly Matcher[], subject: MatchSubject): MatchOutcome {
-  const outcome: MatchOutcome = { groupsUnknown: false, emailUnverified: false }
+  const outcome: MatchOutcome = {
+    groupsUnknown: false,
+    groupsClaimMissing: false,
+    emailUnverified: false,
+  }
 
   for (const matcher of matchers) {
     if (matcher.kind === 'group' && subject.identity.groupsUnknown) {
       outcome.groupsUnknown = true
       continue
+    }
+    if (matcher.kind === 'group' && !subject.identity.groupsClaimPresent) {
+      outcome.groupsClaimMissing = true
     }
     const result = isMatch(matcher, subject)
     if (result === 'unverified') outcome.emailUnverified = true

@@ -3,8 +3,14 @@ import type { PolicyConfig } from './types.js'
 // The features Jitsi turns off when `context.features` is present but does not list them.
 const knownFeatures = ['recording', 'livestreaming', 'transcription', 'outbound-call']
 
-/** What the admin must know at start-up for these rules to do what they say. */
-export function buildPolicyWarnings(policy: PolicyConfig): string[] {
+/**
+ * What the admin must know at start-up for these rules to do what they say. `scopes` is
+ * OIDC_SCOPES as configured; left out, the scope check is skipped.
+ */
+export function buildPolicyWarnings(
+  policy: PolicyConfig,
+  options: { scopes?: readonly string[] } = {},
+): string[] {
   const warnings: string[] = []
   const hasRoomModerators = policy.rooms.some((rule) => rule.moderators !== undefined)
   const allMatchers = [
@@ -22,6 +28,18 @@ export function buildPolicyWarnings(policy: PolicyConfig): string[] {
   if (policy.claims.preset === 'entra' && allMatchers.some((matcher) => matcher.kind === 'group')) {
     warnings.push(
       'group rules with CLAIM_PRESET=entra: Entra leaves the group list out for users in many groups (overage), and those users then fail every group rule; assign app roles to the groups and use role rules, or limit the token to "groups assigned to the application"',
+    )
+  }
+  // Entra and Google put groups in the token by app registration or not at all, not by scope.
+  const groupsByScope = policy.claims.preset !== 'entra' && policy.claims.preset !== 'google'
+  if (
+    groupsByScope &&
+    options.scopes !== undefined &&
+    !options.scopes.includes('groups') &&
+    allMatchers.some((matcher) => matcher.kind === 'group')
+  ) {
+    warnings.push(
+      `group rules are set, but OIDC_SCOPES (${options.scopes.join(' ')}) does not include "groups": many providers (Keycloak with a group mapper on that scope, Authentik, oidc-provider, ...) send the groups claim only for that scope or a mapper, and without it every group rule fails; add "groups" to OIDC_SCOPES or make sure the provider always sends the claim`,
     )
   }
   const unlisted = knownFeatures.filter(

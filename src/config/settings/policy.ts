@@ -251,7 +251,9 @@ export function buildPolicyConfig(
     lobbyBypass: (read.string('LOBBY_BYPASS') ?? 'false') as BypassScope,
     securityBypass: (read.string('SECURITY_BYPASS') ?? 'false') as BypassScope,
   }
-  warnings.push(...buildPolicyWarnings(policy))
+  // OIDC_SCOPES has a default, so it is only missing when its own value was refused.
+  const scopes = read.has('OIDC_SCOPES') ? read.list('OIDC_SCOPES') : undefined
+  warnings.push(...buildPolicyWarnings(policy, scopes === undefined ? {} : { scopes }))
   return policy
 }
 

@@ -139,7 +139,10 @@ describe('policy settings', () => {
   })
 
   it('warns that moderator rules need Jicofo and Prosody settings', () => {
-    const { warnings } = loadPolicy({ MODERATOR_GROUPS: 'mods' })
+    const { warnings } = loadPolicy({
+      MODERATOR_GROUPS: 'mods',
+      OIDC_SCOPES: 'openid profile email groups',
+    })
 
     assert.equal(warnings.length, 1)
     assert.match(warnings[0]!, /token_affiliation/)
@@ -151,6 +154,37 @@ describe('policy settings', () => {
     const { warnings } = loadPolicy({ CLAIM_PRESET: 'entra', ALLOWED_GROUPS: 'g1' })
 
     assert.ok(warnings.some((warning) => /overage/.test(warning) && /app roles/.test(warning)))
+  })
+
+  const scopeWarning =
+    'group rules are set, but OIDC_SCOPES (openid profile email) does not include "groups": many providers (Keycloak with a group mapper on that scope, Authentik, oidc-provider, ...) send the groups claim only for that scope or a mapper, and without it every group rule fails; add "groups" to OIDC_SCOPES or make sure the provider always sends the claim'
+
+  for (const [name, env] of [
+    ['a moderator group rule', { MODERATOR_GROUPS: 'moderators' }],
+    ['an access group rule', { ALLOWED_GROUPS: 'staff' }],
+    ['a room rule naming a group', { ROOM_RULES: 'board = role:x | moderators: group:chairs' }],
+    ['a feature rule naming a group', { FEATURES: 'recording = group:rec' }],
+  ] as const) {
+    it(`warns that OIDC_SCOPES lacks "groups" when ${name} exists`, () => {
+      const { warnings } = loadPolicy(env)
+
+      assert.equal(warnings.filter((warning) => warning === scopeWarning).length, 1)
+    })
+  }
+
+  it('does not warn about the groups scope when OIDC_SCOPES has it or no rule names a group', () => {
+    const withScope = loadPolicy({ MODERATOR_GROUPS: 'moderators', OIDC_SCOPES: 'openid,groups' })
+    const withoutGroupRules = loadPolicy({ MODERATOR_ROLES: 'host' })
+
+    assert.ok(!withScope.warnings.some((warning) => warning.includes('OIDC_SCOPES')))
+    assert.ok(!withoutGroupRules.warnings.some((warning) => warning.includes('OIDC_SCOPES')))
+  })
+
+  it('does not ask Entra or Google for a groups scope they do not have', () => {
+    for (const preset of ['entra', 'google']) {
+      const { warnings } = loadPolicy({ CLAIM_PRESET: preset, ALLOWED_GROUPS: 'g1' })
+      assert.ok(!warnings.some((warning) => warning.includes('OIDC_SCOPES')), preset)
+    }
   })
 
   it('warns which well-known features a FEATURES rule turns off', () => {

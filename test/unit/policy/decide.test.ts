@@ -217,3 +217,43 @@ describe('lobby and security bypass', () => {
     })
   }
 })
+
+describe('a provider that sends no groups claim', () => {
+  it('says in the moderator reason that no groups claim arrived', () => {
+    const decision = decide({ MODERATOR_GROUPS: 'moderators' }, {})
+
+    assert.equal(decision.moderator, false)
+    assert.equal(
+      decision.reason,
+      'allowed by default (no access rules); moderator no: no moderator rule matched (no groups claim in the ID token or userinfo, so group rules cannot match; check OIDC_SCOPES and the provider mapper)',
+    )
+  })
+
+  it('says in the refusal reason that no groups claim arrived', () => {
+    const decision = decide({ ALLOWED_GROUPS: 'staff' }, { groups: null })
+
+    assert.equal(decision.allowed, false)
+    assert.equal(
+      decision.reason,
+      'refused: no access rule matched (no groups claim in the ID token or userinfo, so group rules cannot match; check OIDC_SCOPES and the provider mapper)',
+    )
+  })
+
+  it('treats an empty group list as a claim: the user is in no group', () => {
+    const decision = decide({ MODERATOR_GROUPS: 'moderators' }, { groups: [] })
+
+    assert.equal(
+      decision.reason,
+      'allowed by default (no access rules); moderator no: no moderator rule matched',
+    )
+  })
+
+  it('adds no note when another moderator condition matched', () => {
+    const decision = decide(
+      { MODERATOR_ROLES: 'host', MODERATOR_GROUPS: 'moderators' },
+      { roles: ['host'] },
+    )
+
+    assert.equal(decision.reason, 'allowed by role "host"; moderator by role "host"')
+  })
+})

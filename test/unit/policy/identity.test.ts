@@ -124,6 +124,20 @@ describe('buildIdentity', () => {
 
     assert.deepEqual(identity.groups, ['a', 'b', 'c'])
   })
+
+  it('records whether any group claim arrived, an empty list included', () => {
+    const twoPaths = buildClaimMapping('generic', {
+      groups: [parseClaimPath('groups'), parseClaimPath('org.teams')],
+    })
+    const present = (claims: Record<string, unknown>) =>
+      buildIdentity({ sub: 'u', ...claims }, twoPaths, context).groupsClaimPresent
+
+    assert.equal(present({}), false)
+    assert.equal(present({ groups: null }), false)
+    assert.equal(present({ org: {} }), false)
+    assert.equal(present({ groups: [] }), true)
+    assert.equal(present({ org: { teams: 'a' } }), true)
+  })
 })
 
 describe('claim paths', () => {
