@@ -1,9 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer as createTlsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose'
+import { Agent, request as sendRequest } from 'undici'
 
 /**
  * A small OpenID provider of our own whose answers each test can bend: it signs ID tokens with
@@ -101,8 +103,15 @@ export interface BadProvider {
 
 const realmPath = '/realms/test'
 
+/** PEM texts for serving over https: the server's key and certificate, and the CA that signed it. */
+export interface ProviderTls {
+  key: string
+  cert: string
+  ca: string
+}
+
 export async function startBadProvider(
-  options: { clientId?: string; clientSecret?: string; port?: number } = {},
+  options: { clientId?: string; clientSecret?: string; port?: number; tls?: ProviderTls } = {},
 ): Promise<BadProvider> {
   const clientId = options.clientId ?? 'jitsi-test'
   const clientSecret = options.clientSecret ?? 'bad-provider-client-secret-0123456789'
@@ -114,7 +123,13 @@ export async function startBadProvider(
 
   const codes = new Map<string, PendingCode>()
   const accessTokens = new Map<string, { sub: string }>()
-  let server: Server = createServer()
+  const tls = options.tls
+  const scheme = tls ? 'https' : 'http'
+  const buildServer = (): Server =>
+    tls ? (createTlsServer({ key: tls.key, cert: tls.cert }) as unknown as Server) : createServer()
+  // The test itself trusts the private CA only for its own calls to this provider.
+  const dispatcher = tls ? new Agent({ connect: { ca: tls.ca } }) : undefined
+  let server: Server = buildServer()
   let port = options.port ?? 0
 
   const provider: BadProvider = {
@@ -140,24 +155,29 @@ export async function startBadProvider(
       await once(server, 'close')
     },
     async resume() {
-      server = createServer(handle)
+      server = buildServer()
+      server.on('request', handle)
       server.listen(port, '127.0.0.1')
       await once(server, 'listening')
     },
     async authorize(authorizationUrl) {
       const url = new URL(authorizationUrl)
-      const local = new URL(`${url.pathname}${url.search}`, `http://127.0.0.1:${port}`)
-      const response = await fetch(local, { redirect: 'manual' })
-      const location = response.headers.get('location')
-      if (response.status !== 302 || !location) {
-        throw new Error(`authorization answered ${response.status}: ${await response.text()}`)
+      const local = new URL(`${url.pathname}${url.search}`, `${scheme}://127.0.0.1:${port}`)
+      const response = await sendRequest(local, dispatcher ? { dispatcher } : {})
+      const location = response.headers['location']
+      if (response.statusCode !== 302 || typeof location !== 'string') {
+        throw new Error(
+          `authorization answered ${response.statusCode}: ${await response.body.text()}`,
+        )
       }
+      await response.body.dump()
       return location
     },
     async close() {
       server.closeAllConnections()
       server.close()
       await once(server, 'close')
+      await dispatcher?.close()
     },
   }
 
@@ -359,7 +379,7 @@ export async function startBadProvider(
   await once(server, 'listening')
   port = (server.address() as AddressInfo).port
   provider.port = port
-  provider.issuer = `http://127.0.0.1:${port}${realmPath}`
+  provider.issuer = `${scheme}://127.0.0.1:${port}${realmPath}`
   return provider
 }
 
