@@ -208,7 +208,8 @@ describe('pages and headers under hostile input', () => {
       }
     }
     const post = await fetch(`${rig.adapter.url}/oidc/auth`, { method: 'POST', body: 'x' })
-    assert.equal(post.status, 404)
+    assert.equal(post.status, 405)
+    assert.equal(post.headers.get('allow'), 'GET, HEAD')
     assertSecurityHeaders(post.headers, 'POST /oidc/auth')
   })
 
