@@ -111,6 +111,13 @@ async function startTarget(name, stubUrl) {
     PORT: String(port),
     ADAPTER_PUBLIC_URL: `http://127.0.0.1:${port}`,
     LOG_LEVEL: settings.logLevel,
+    // Extra environment for the target, e.g. BENCH_TARGET_ENV="MALLOC_ARENA_MAX=2".
+    ...Object.fromEntries(
+      (process.env.BENCH_TARGET_ENV ?? '')
+        .split(' ')
+        .filter(Boolean)
+        .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+    ),
   }
 
   const spawnedAt = performance.now()

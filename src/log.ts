@@ -1,5 +1,4 @@
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino'
-import pinoPretty from 'pino-pretty'
 
 import { isAppError } from './errors.js'
 
@@ -100,13 +99,19 @@ export function resolveLogFormat(
  * Creates the process logger: JSON lines to stdout by default, to `file` when set (reopened
  * on SIGHUP so logrotate can move it), or human-readable lines (see `resolveLogFormat`).
  */
-export function createLogger(settings: LogSettings): { logger: Logger; reopen: () => void } {
+export async function createLogger(
+  settings: LogSettings,
+): Promise<{ logger: Logger; reopen: () => void }> {
   const destination: DestinationStream & { reopen?: () => void } = settings.file
     ? pino.destination({ dest: settings.file, append: settings.fileMode === 'a', mkdir: true })
     : pino.destination(1)
+  // The pretty printer is loaded only when used: a JSON-logging service does not carry it.
   const stream =
     resolveLogFormat(settings, process.stdout.isTTY === true) === 'pretty'
-      ? pinoPretty({ destination, colorize: !settings.file && process.stdout.isTTY })
+      ? (await import('pino-pretty')).default({
+          destination,
+          colorize: !settings.file && process.stdout.isTTY,
+        })
       : destination
 
   return {

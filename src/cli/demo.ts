@@ -57,7 +57,7 @@ export async function runDemo(env: NodeJS.ProcessEnv = process.env): Promise<voi
       LOG_FORMAT: env['LOG_FORMAT'] ?? (process.stdout.isTTY ? 'pretty' : 'json'),
     },
   })
-  const { logger } = createLogger(config.logging)
+  const { logger } = await createLogger(config.logging)
   const service = await startService({ config, logger })
 
   process.stdout.write(`

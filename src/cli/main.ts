@@ -56,7 +56,7 @@ export function loadConfigOrExit(
 
 async function serve(configFile: string | undefined): Promise<void> {
   const config = loadConfigOrExit(configFile)
-  const { logger, reopen } = createLogger(config.logging)
+  const { logger, reopen } = await createLogger(config.logging)
   const service = await startService({ config, logger })
 
   process.on('SIGHUP', () => {

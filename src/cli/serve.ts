@@ -4,7 +4,7 @@ import type { Config } from '../config/index.js'
 import { buildApp } from '../http/app.js'
 import type { LoginCounters } from '../http/events.js'
 import type { Logger } from '../log.js'
-import { buildMetrics, startMetricsListener, type MetricsListener } from '../metrics.js'
+import type { MetricsListener } from '../metrics.js'
 import { OidcProvider, type ProviderHooks } from '../oidc/provider.js'
 
 export interface RunningService {
@@ -33,10 +33,12 @@ export async function startService(options: ServeOptions): Promise<RunningServic
   const { config, logger } = options
   logStartup(config, logger)
 
-  const metrics =
-    config.metrics.port === undefined
-      ? undefined
-      : buildMetrics(config.oidc.discoveryUrl ? { discoveryUrl: config.oidc.discoveryUrl } : {})
+  // prom-client is loaded only when metrics are on: it costs memory at idle otherwise.
+  const metricsModule =
+    config.metrics.port === undefined ? undefined : await import('../metrics.js')
+  const metrics = metricsModule?.buildMetrics(
+    config.oidc.discoveryUrl ? { discoveryUrl: config.oidc.discoveryUrl } : {},
+  )
   const counters = options.counters ?? metrics?.counters
   const provider = new OidcProvider(
     config.oidc,
@@ -47,7 +49,7 @@ export async function startService(options: ServeOptions): Promise<RunningServic
   const url = await app.listen({ host: config.server.host, port: config.server.port })
   let metricsListener: MetricsListener | undefined
   if (metrics) {
-    metricsListener = await startMetricsListener(metrics.registry, {
+    metricsListener = await metricsModule!.startMetricsListener(metrics.registry, {
       host: config.metrics.host,
       port: config.metrics.port!,
     })
