@@ -1,0 +1,75 @@
+import { createHash, hkdfSync } from 'node:crypto'
+import { isIP } from 'node:net'
+
+import type { ConfigProblems } from './load.js'
+import type { SettingReader } from './reader.js'
+import type { ServerConfig } from './types.js'
+
+/** The listener, the proxies it trusts and the login cookie's key. */
+export function buildServerConfig(
+  read: SettingReader,
+  problems: ConfigProblems,
+  adapterPublicUrl: URL | undefined,
+  appSecret: Uint8Array | undefined,
+): ServerConfig | undefined {
+  const cookieSecret = read.string('COOKIE_SECRET')
+  if (cookieSecret !== undefined && cookieSecret.length < 32) {
+    problems.add(
+      read.origin('COOKIE_SECRET'),
+      `must be at least 32 characters, got a value of ${cookieSecret.length} characters; generate one with "openssl rand -hex 32"`,
+    )
+  }
+  if (!appSecret) return undefined
+
+  // Replicas that share the app secret derive the same cookie key, so any of them can finish a
+  // login another started; the label keeps this key apart from the token's HMAC key.
+  const material = cookieSecret ? new TextEncoder().encode(cookieSecret) : appSecret
+  const cookieKey = new Uint8Array(
+    hkdfSync(
+      'sha256',
+      material,
+      createHash('sha256').update('jitsi-oidc-adapter').digest(),
+      'login-transaction-cookie',
+      32,
+    ),
+  )
+
+  return {
+    host: read.string('HOST')!,
+    port: read.integer('PORT'),
+    trustProxy: parseTrustProxy(read, problems),
+    cookieKey,
+    secureCookies: adapterPublicUrl?.protocol === 'https:',
+    shutdownTimeoutSeconds: read.integer('SHUTDOWN_TIMEOUT_SECONDS'),
+  }
+}
+
+/** Names proxy-addr (fastify's trustProxy) knows, besides addresses and CIDR ranges. */
+const proxyRangeNames = new Set(['loopback', 'linklocal', 'uniquelocal'])
+
+function parseTrustProxy(
+  read: SettingReader,
+  problems: ConfigProblems,
+): ServerConfig['trustProxy'] {
+  const value = read.string('TRUST_PROXY')!
+  if (/^(false|no|off|0)$/i.test(value)) return false
+  if (/^(true|yes|on|1)$/i.test(value)) return true
+
+  const list = value.split(/[\s,]+/).filter((item) => item !== '')
+  const invalid = list.filter((item) => !proxyRangeNames.has(item) && !isAddressOrRange(item))
+  if (invalid.length > 0) {
+    problems.add(
+      read.origin('TRUST_PROXY'),
+      `must be loopback, false, true, or a comma list of addresses and CIDR ranges (e.g. "10.0.0.0/8"), got ${invalid.map((item) => `"${item}"`).join(', ')}`,
+    )
+  }
+  return list.length === 1 ? list[0]! : list
+}
+
+function isAddressOrRange(item: string): boolean {
+  const [address, bits, extra] = item.split('/')
+  const family = isIP(address ?? '')
+  if (family === 0 || extra !== undefined) return false
+  if (bits === undefined) return true
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128)
+}
