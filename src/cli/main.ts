@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util'
 
 import { buildConfig, ConfigError, type Config } from '../config/index.js'
 import { createLogger } from '../log.js'
-import { startService } from './serve.js'
+import { startService, type RunningService } from './serve.js'
 
 const usage = `Usage: jitsi-oidc-adapter [command] [--config FILE]
 
@@ -57,14 +57,15 @@ export function loadConfigOrExit(
 async function serve(configFile: string | undefined): Promise<void> {
   const config = loadConfigOrExit(configFile)
   const { logger, reopen } = await createLogger(config.logging)
-  const service = await startService({ config, logger })
 
   process.on('SIGHUP', () => {
     reopen()
     logger.info({ event: 'log.reopened' }, 'log file reopened')
   })
 
+  // Signals are handled from the start: a SIGTERM while discovery runs must still exit 0.
   let stopping = false
+  let starting: Promise<RunningService> | undefined
   const stop = (signal: string) => {
     if (stopping) return
     stopping = true
@@ -77,13 +78,18 @@ async function serve(configFile: string | undefined): Promise<void> {
       process.exit(0)
     }, config.server.shutdownTimeoutSeconds * 1000)
     deadline.unref()
-    service.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    )
+    Promise.resolve(starting)
+      .then((service) => service?.close())
+      .then(
+        () => process.exit(0),
+        () => process.exit(1),
+      )
   }
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
+
+  starting = startService({ config, logger })
+  await starting
 }
 
 async function main(argv: string[]): Promise<void> {
