@@ -260,6 +260,9 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginRouteDeps):
   // request again, platform and overrides included, and a guest link into the app that asked.
   function buildRetryLinks(loginRequest: LoginRequest) {
     const retry = new URLSearchParams({ state: buildStateJson(loginRequest) })
+    // In Jitsi's popup mode the retry runs in the same popup and must again end by posting to
+    // the opener; the nonce only marks that mode (Jitsi does not read its value back).
+    if (loginRequest.popup) retry.set('nonce', 'retry')
     return [
       {
         href: `${config.jitsi.adapterPublicUrl.href}oidc/auth?${retry}`,

@@ -200,6 +200,23 @@ describe('login against a real OpenID provider', () => {
     assert.match(callback.headers.get('location')!, /^https:\/\/meet\.example\.com\/standup#jwt=/)
   })
 
+  it('keeps popup mode in the retry link after a cancel in the popup', async () => {
+    const jar = new CookieJar()
+    const state = JSON.stringify({ room: 'Standup', roomSafe: 'standup' })
+    const start = await get(
+      `${rig.adapter.url}/oidc/auth?state=${encodeURIComponent(state)}&nonce=abc`,
+      jar,
+    )
+    const { callbackUrl } = await passProvider(start.headers.get('location')!, jar, undefined)
+
+    const page = await (await get(callbackUrl, jar)).text()
+    const href = /href="([^"]*\/oidc\/auth\?[^"]*)"/.exec(page)![1]!
+    const retry = href.replace(/&#(\d+);/g, (_, code: string) => String.fromCharCode(Number(code)))
+    const params = new URL(retry).searchParams
+    assert.equal(params.get('nonce'), 'retry')
+    assert.equal(JSON.parse(params.get('state')!).room, 'Standup')
+  })
+
   it('answers /oidc/health and /oidc/ready once the provider is known', async () => {
     assert.equal((await fetch(`${rig.adapter.url}/oidc/health`)).status, 200)
     const ready = await fetch(`${rig.adapter.url}/oidc/ready`)
