@@ -23,6 +23,8 @@ export interface LoginEvents {
     error: unknown,
     login: LoginRequest | undefined,
     durationMs: number,
+    /** Who, once the provider has told us: a refusal must say whom it refused. */
+    who?: Pick<Identity, 'issuer' | 'subject'>,
   ): void
 }
 
@@ -82,7 +84,7 @@ export function buildLoginEvents(counters?: LoginCounters): LoginEvents {
         'user cancelled at the provider',
       )
     },
-    loginFailed(request, error, login, durationMs) {
+    loginFailed(request, error, login, durationMs, who) {
       const code = isAppError(error) ? error.code : 'ERR_INTERNAL'
       if (code === 'ERR_POLICY_DENIED') counters?.refused()
       counters?.failed(code)
@@ -91,6 +93,7 @@ export function buildLoginEvents(counters?: LoginCounters): LoginEvents {
         event: status >= 500 ? 'auth.error' : 'auth.failure',
         code,
         reason: isAppError(error) ? error.message : 'unexpected error',
+        ...(who ? { iss: who.issuer, sub: who.subject } : {}),
         room: login?.roomSafe,
         durationMs: Math.round(durationMs),
         ...(isAppError(error) ? {} : { err: error }),

@@ -13,7 +13,7 @@ import { assertProsodyAccepts, buildJitsiClaims, signJitsiToken } from '../jitsi
 import { buildAuthorizationRequest, completeAuthorization } from '../oidc/login.js'
 import type { OidcProvider } from '../oidc/provider.js'
 import { decideAccess } from '../policy/decide.js'
-import { buildIdentity, mergeClaims } from '../policy/identity.js'
+import { buildIdentity, mergeClaims, type Identity } from '../policy/identity.js'
 import {
   buildTransactionCookieName,
   findTransactionCookieName,
@@ -58,13 +58,18 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginRouteDeps):
     secure: config.server.secureCookies,
   }
 
-  async function startLogin(reply: FastifyReply, request: LoginRequest, silent: boolean) {
+  async function startLogin(
+    reply: FastifyReply,
+    request: LoginRequest,
+    silent: boolean,
+    prompt?: 'login' | 'select_account',
+  ) {
     const configuration = provider.requireConfiguration()
     const authorization = buildAuthorizationRequest(
       configuration,
       config.oidc,
       config.jitsi.redirectUri,
-      { silent },
+      { silent, ...(prompt ? { prompt } : {}) },
     )
     const transaction: Transaction = {
       state: authorization.state,
@@ -99,13 +104,17 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginRouteDeps):
       rawQuery(request.url),
     )
     events.loginStarted(request, loginRequest)
-    return startLogin(reply, loginRequest, config.oidc.silentLogin)
+    // Only the prompts our own retry links ask for; anything else is the configured default.
+    const asked = (request.query as Record<string, unknown>)['prompt']
+    const prompt = asked === 'login' || asked === 'select_account' ? asked : undefined
+    return startLogin(reply, loginRequest, prompt ? false : config.oidc.silentLogin, prompt)
   })
 
   const handleCallback = async (request: FastifyRequest, reply: FastifyReply) => {
     const started = performance.now()
     const query = request.query as Record<string, unknown>
     let transaction: Transaction | undefined
+    let identity: Identity | undefined
 
     try {
       transaction = await takeTransaction(request, reply, query)
@@ -137,7 +146,7 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginRouteDeps):
         : login.idToken
           ? mergeClaims(login.idTokenClaims, login.userinfo)
           : login.userinfo
-      const identity = buildIdentity(claims, config.policy.claims, {
+      identity = buildIdentity(claims, config.policy.claims, {
         issuer: provider.issuer,
         clientId: config.oidc.clientId,
       })
@@ -191,10 +200,16 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginRouteDeps):
       }
       return sendReturn(reply, target, transaction.request, token)
     } catch (error) {
-      events.loginFailed(request, error, transaction?.request, performance.now() - started)
+      events.loginFailed(
+        request,
+        error,
+        transaction?.request,
+        performance.now() - started,
+        identity,
+      )
       if (!(error instanceof AppError)) throw error
       const links = transaction
-        ? buildRetryLinks(transaction.request)
+        ? buildRetryLinks(transaction.request, error.code === 'ERR_POLICY_DENIED')
         : [{ href: config.jitsi.baseUrl.href, label: 'Back to the meeting site', primary: true }]
       if (transaction?.request.popup)
         return sendPopupError(request, reply, error, links, config.jitsi.baseUrl.origin)
@@ -258,15 +273,17 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginRouteDeps):
 
   // Every page after the transaction is opened (cancel, refusal, failure) offers the same
   // request again, platform and overrides included, and a guest link into the app that asked.
-  function buildRetryLinks(loginRequest: LoginRequest) {
+  /** With `otherAccount`, the retry asks the provider to sign in anew (`prompt=login`). */
+  function buildRetryLinks(loginRequest: LoginRequest, otherAccount = false) {
     const retry = new URLSearchParams({ state: buildStateJson(loginRequest) })
+    if (otherAccount) retry.set('prompt', 'login')
     // In Jitsi's popup mode the retry runs in the same popup and must again end by posting to
     // the opener; the nonce only marks that mode (Jitsi does not read its value back).
     if (loginRequest.popup) retry.set('nonce', 'retry')
     return [
       {
         href: `${config.jitsi.adapterPublicUrl.href}oidc/auth?${retry}`,
-        label: 'Sign in again',
+        label: otherAccount ? 'Sign in with another account' : 'Sign in again',
         primary: true,
       },
       { href: buildGuestLink(config.jitsi.baseUrl, loginRequest), label: 'Join as a guest' },

@@ -24,12 +24,12 @@ export function buildAuthorizationRequest(
   configuration: client.Configuration,
   config: OidcConfig,
   redirectUri: string,
-  options: { silent: boolean },
+  options: { silent: boolean; prompt?: string },
 ): AuthorizationRequest {
   const state = client.randomState()
   const nonce = config.allowMissingIdToken ? '' : client.randomNonce()
   const codeVerifier = client.randomPKCECodeVerifier()
-  const prompt = options.silent ? 'none' : config.prompt
+  const prompt = options.silent ? 'none' : (options.prompt ?? config.prompt)
 
   const parameters: Record<string, string> = {
     redirect_uri: redirectUri,

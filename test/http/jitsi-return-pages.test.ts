@@ -225,7 +225,7 @@ describe('a user who cancels at the provider', () => {
     }
   })
 
-  it('in the Android app is refused by policy with the same retry and app guest links', async () => {
+  it('in the Android app is refused by policy with a retry at another account and the app guest link', async () => {
     const rig = await startRig({ env: { ALLOWED_EMAILS: 'nobody@example.org' } })
     try {
       const state = '{"room":"Daily","android":true}'
@@ -236,7 +236,7 @@ describe('a user who cancels at the provider', () => {
       const page = await login.callback.text()
       assert.match(page, /ERR_POLICY_DENIED/)
       assert.deepEqual(readHrefs(page), [
-        `${rig.adapter.url}/oidc/auth?state=%7B%22room%22%3A%22Daily%22%2C%22android%22%3Atrue%7D`,
+        `${rig.adapter.url}/oidc/auth?state=%7B%22room%22%3A%22Daily%22%2C%22android%22%3Atrue%7D&prompt=login`,
         'org.jitsi.meet://meet.example.com/Daily',
       ])
     } finally {

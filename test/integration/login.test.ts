@@ -225,6 +225,41 @@ describe('login against a real OpenID provider', () => {
   })
 })
 
+describe('a user the access rules refuse', () => {
+  it('gets a 403 that offers another account, and the log says whom and why', async () => {
+    const rig = await startRig({
+      env: { ALLOWED_GROUPS: 'moderators', OIDC_SCOPES: 'openid profile email groups' },
+    })
+    try {
+      const login = await runLogin(`${rig.adapter.url}/oidc/auth?roomname=standup`, {
+        login: 'eve',
+      })
+      assert.equal(login.callback.status, 403)
+      const page = await login.callback.text()
+      assert.match(page, /ERR_POLICY_DENIED/)
+      assert.match(page, /Sign in with another account/)
+      const href = /href="([^"]*\/oidc\/auth\?[^"]*)"/.exec(page)![1]!
+      const retry = href.replace(/&#(\d+);/g, (_, code: string) =>
+        String.fromCharCode(Number(code)),
+      )
+      assert.equal(new URL(retry).searchParams.get('prompt'), 'login')
+
+      const again = await get(retry, login.jar)
+      assert.equal(new URL(again.headers.get('location')!).searchParams.get('prompt'), 'login')
+
+      const refusal = rig.adapter.logs
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .find((line) => line['code'] === 'ERR_POLICY_DENIED')!
+      assert.equal(refusal['event'], 'auth.failure')
+      assert.equal(refusal['sub'], 'eve')
+      assert.equal(refusal['iss'], rig.idp.issuer)
+      assert.match(refusal['reason'] as string, /no access rule matched/)
+    } finally {
+      await rig.close()
+    }
+  })
+})
+
 describe('login with other client setups', () => {
   it('logs in a public client with PKCE only, sending client_id in the body and no secret', async () => {
     const rig = await startRig({
