@@ -1,4 +1,6 @@
 import { buildConfig } from '../config/index.js'
+import type { SettingSpec } from '../config/schema.js'
+import { policySettings } from '../config/settings/policy.js'
 import { createLogger } from '../log.js'
 import { startService } from './serve.js'
 
@@ -55,6 +57,11 @@ export async function runDemo(env: NodeJS.ProcessEnv = process.env): Promise<voi
       PORT: String(adapterPort),
       LOG_LEVEL: env['LOG_LEVEL'] ?? 'info',
       LOG_FORMAT: env['LOG_FORMAT'] ?? (process.stdout.isTTY ? 'pretty' : 'json'),
+      // The development provider sends groups only for this scope; the demo asks for it so
+      // that the rules of docs/policy.md can be tried here.
+      OIDC_SCOPES: 'openid profile email groups',
+      // The claim mapping and access rules are the admin's to try: they pass through.
+      ...pickSettings(env, policySettings),
     },
   })
   const { logger } = await createLogger(config.logging)
@@ -81,4 +88,13 @@ export async function runDemo(env: NodeJS.ProcessEnv = process.env): Promise<voi
   }
   process.once('SIGINT', () => void stop())
   process.once('SIGTERM', () => void stop())
+}
+
+function pickSettings(
+  env: NodeJS.ProcessEnv,
+  specs: readonly SettingSpec[],
+): Record<string, string> {
+  return Object.fromEntries(
+    specs.flatMap((spec) => (env[spec.env] === undefined ? [] : [[spec.env, env[spec.env]!]])),
+  )
 }

@@ -11,7 +11,7 @@ const docs = readFileSync(new URL('../../../../docs/policy.md', import.meta.url)
 const examples = docs.slice(docs.indexOf('## 5. Examples')).split(/^### /m).slice(1)
 const context = { issuer: 'https://idp.example', clientId: 'jitsi' }
 
-function readBlock(example: string, language: 'sh' | 'ini'): string {
+function readBlock(example: string, language: 'env' | 'ini'): string {
   const block = new RegExp('```' + language + '\\n([\\s\\S]*?)```').exec(example)
   assert.ok(block, `no ${language} block`)
   return block[1]!
@@ -33,7 +33,7 @@ describe('the examples in docs/policy.md', () => {
     const title = example.slice(0, example.indexOf('\n'))
 
     it(`${title}: env and INI parse without problems to the same rules`, () => {
-      const fromEnv = loadPolicy(readEnvLines(readBlock(example, 'sh')))
+      const fromEnv = loadPolicy(readEnvLines(readBlock(example, 'env')))
       const fromIni = loadPolicy({}, readBlock(example, 'ini'))
 
       assert.deepEqual(fromEnv.problems, [])
@@ -55,7 +55,7 @@ describe('the examples in docs/policy.md', () => {
 
   for (const [index, claims, room, allowed, moderator] of cases) {
     it(`example ${index + 1} gives ${JSON.stringify(claims)} in "${room}": allowed ${allowed}, moderator ${moderator}`, () => {
-      const { policy } = loadPolicy(readEnvLines(readBlock(examples[index]!, 'sh')))
+      const { policy } = loadPolicy(readEnvLines(readBlock(examples[index]!, 'env')))
       const identity = buildIdentity({ sub: 'u1', ...claims }, policy.claims, context)
       const decision = decideAccess(identity, { roomSafe: room }, policy)
 
