@@ -9,6 +9,8 @@ import { OidcProvider } from '../oidc/provider.js'
 
 interface CheckLine {
   ok: boolean
+  /** Valid but worth the admin's attention: printed as WARN, does not fail the check. */
+  warn?: boolean
   text: string
 }
 
@@ -35,7 +37,7 @@ export async function runCheck(
   out: (text: string) => void = (text) => process.stdout.write(text),
 ): Promise<number> {
   const lines: CheckLine[] = [{ ok: true, text: 'configuration is valid' }]
-  for (const warning of config.warnings) lines.push({ ok: true, text: `warning: ${warning}` })
+  for (const warning of config.warnings) lines.push({ ok: true, warn: true, text: warning })
   for (const legacy of config.legacy) {
     lines.push({
       ok: true,
@@ -47,7 +49,8 @@ export async function runCheck(
   if (config.jitsi.adapterPublicUrl.origin !== config.jitsi.baseUrl.origin) {
     lines.push({
       ok: true,
-      text: `warning: ADAPTER_PUBLIC_URL (${config.jitsi.adapterPublicUrl.origin}) is not on the Jitsi origin (${config.jitsi.baseUrl.origin}): popup mode (tokenAuthInline) and its logout need the adapter under the Jitsi site's /oidc/`,
+      warn: true,
+      text: `ADAPTER_PUBLIC_URL (${config.jitsi.adapterPublicUrl.origin}) is not on the Jitsi origin (${config.jitsi.baseUrl.origin}): popup mode (tokenAuthInline) and its logout need the adapter under the Jitsi site's /oidc/`,
     })
   }
 
@@ -56,7 +59,8 @@ export async function runCheck(
   const files = buildJitsiFiles(config).map((file) => fillJitsiFile(file))
   for (const file of files) if (!file.ok) lines.push(file)
 
-  for (const line of lines) out(`${line.ok ? 'ok  ' : 'FAIL'} ${line.text}\n`)
+  for (const line of lines)
+    out(`${line.ok ? (line.warn ? 'WARN' : 'ok  ') : 'FAIL'} ${line.text}\n`)
   out(`\nRegister at the provider:
   redirect URI:             ${config.jitsi.redirectUri}
   post-logout redirect URI: ${config.jitsi.baseUrl.href}
@@ -131,6 +135,15 @@ export function buildJitsiFiles(config: Config): JitsiFile[] {
   const appIdSetting = config.settings.get('JWT_APP_ID')?.value
   const appId = typeof appIdSetting === 'string' ? appIdSetting : config.token.issuer
   const { issuer, audience, algorithm } = config.token
+  // With a moderator rule the lines that let the token's affiliation decide are switched on
+  // (JITSI.md §7): otherwise Jitsi makes every token user owner and the rule does nothing.
+  const moderated =
+    config.policy.moderators.length > 0 ||
+    config.policy.rooms.some((rule) => rule.moderators !== undefined)
+  const enable = (line: string): [string, string] => [
+    line,
+    moderated ? line.replace(/^(\s*)(--\s|#)/, '$1') : line,
+  ]
 
   return [
     {
@@ -150,6 +163,10 @@ export function buildJitsiFiles(config: Config): JitsiFile[] {
         ['JWT_ACCEPTED_AUDIENCES=jitsi\n', `JWT_ACCEPTED_AUDIENCES=${audience}\n`],
         ['JWT_SIGN_TYPE=HS256', `JWT_SIGN_TYPE=${algorithm}`],
         ['https://meet.example.com/', adapter],
+        enable('#XMPP_MUC_MODULES=token_affiliation'),
+        enable('#WAIT_FOR_HOST_DISABLE_AUTO_OWNERS=1'),
+        enable('#ENABLE_AUTO_OWNER=0'),
+        enable('#JICOFO_ENABLE_AUTH=0'),
       ],
     },
     {
@@ -160,6 +177,7 @@ export function buildJitsiFiles(config: Config): JitsiFile[] {
         ['asap_accepted_issuers = { "jitsi_app" }', `asap_accepted_issuers = { "${issuer}" }`],
         ['asap_accepted_audiences = { "jitsi" }', `asap_accepted_audiences = { "${audience}" }`],
         ['signature_algorithm = "HS256"', `signature_algorithm = "${algorithm}"`],
+        enable('    -- wait_for_host_disable_auto_owners = true'),
         ['meet.example.com', jitsiHost],
       ],
     },

@@ -107,12 +107,35 @@ describe('the check command', () => {
     assert.equal(code, 0)
     assert.match(
       stdout,
-      /^ok {3}warning: ADAPTER_PUBLIC_URL \(https:\/\/auth\.example\.org\) is not on the Jitsi origin/m,
+      /^WARN ADAPTER_PUBLIC_URL \(https:\/\/auth\.example\.org\) is not on the Jitsi origin/m,
     )
     assert.match(
       stdout,
       /^config\.tokenAuthUrl = 'https:\/\/auth\.example\.org\/oidc\/auth\?state=\{state\}';$/m,
     )
+  })
+
+  it('switches on the Prosody, Jicofo and docker lines a moderator rule needs', async () => {
+    const plain = await runCheckCommand({ ...baseEnv, OIDC_ISSUER_URL: idp.issuer })
+    assert.match(plain.stdout, /^#XMPP_MUC_MODULES=token_affiliation$/m)
+    assert.match(plain.stdout, /^ {4}-- wait_for_host_disable_auto_owners = true$/m)
+
+    const { code, stdout } = await runCheckCommand({
+      ...baseEnv,
+      OIDC_ISSUER_URL: idp.issuer,
+      MODERATOR_GROUPS: 'moderators',
+    })
+    assert.equal(code, 0)
+    assert.match(stdout, /^WARN MODERATOR_\* or room moderator rules are set/m)
+    for (const line of [
+      'XMPP_MUC_MODULES=token_affiliation',
+      'WAIT_FOR_HOST_DISABLE_AUTO_OWNERS=1',
+      'ENABLE_AUTO_OWNER=0',
+      'JICOFO_ENABLE_AUTH=0',
+      '    wait_for_host_disable_auto_owners = true',
+    ]) {
+      assert.ok(stdout.split('\n').includes(line), `missing line: ${line}`)
+    }
   })
 
   it('exits 1 with a FAIL line when the provider is down', async () => {
