@@ -96,20 +96,56 @@ function readStartKey(name: string): string {
   return /^[0-9a-z]{9}_$/.test(key) ? `${key}${name}` : ''
 }
 
+/** Options of a sealed cookie value: when it was made, how long it lives, what it is for. */
+export interface SealOptions {
+  nowSeconds: number
+  ttlSeconds?: number
+  /** Binds the value to one purpose, so a cookie sealed for another cannot stand in for it. */
+  audience?: string
+}
+
 /**
- * Seals a transaction with authenticated encryption (JWE `dir` + A256GCM), so the browser can
- * carry it and any replica that shares the key can open it: no server-side session store.
+ * Seals claims with authenticated encryption (JWE `dir` + A256GCM), so the browser can carry
+ * them and any replica that shares the key can open them: no server-side session store.
  */
+export async function sealCookieValue(
+  claims: Record<string, unknown>,
+  key: TransactionKey | Uint8Array,
+  options: SealOptions,
+): Promise<string> {
+  const jwe = new EncryptJWT(claims)
+    .setProtectedHeader({ alg: 'dir', enc: 'A256GCM' })
+    .setIssuedAt(options.nowSeconds)
+  if (options.audience) jwe.setAudience(options.audience)
+  if (options.ttlSeconds) jwe.setExpirationTime(options.nowSeconds + options.ttlSeconds)
+  return jwe.encrypt(key)
+}
+
+/** Opens a value of `sealCookieValue`; throws jose's errors for the caller to map. */
+export async function openCookieValue(
+  sealed: string,
+  key: TransactionKey | Uint8Array,
+  options: Omit<SealOptions, 'ttlSeconds'>,
+): Promise<Record<string, unknown>> {
+  const { payload } = await jwtDecrypt(sealed, key, {
+    currentDate: new Date(options.nowSeconds * 1000),
+    contentEncryptionAlgorithms: ['A256GCM'],
+    keyManagementAlgorithms: ['dir'],
+    ...(options.audience ? { audience: options.audience } : {}),
+  })
+  return payload
+}
+
+/** Seals a login transaction into its cookie value, for `transactionTtlSeconds`. */
 export async function sealTransaction(
   transaction: Transaction,
   key: TransactionKey | Uint8Array,
   nowSeconds: number,
 ): Promise<string> {
-  return new EncryptJWT({ tx: transaction })
-    .setProtectedHeader({ alg: 'dir', enc: 'A256GCM' })
-    .setIssuedAt(nowSeconds)
-    .setExpirationTime(nowSeconds + transactionTtlSeconds)
-    .encrypt(key)
+  return sealCookieValue({ tx: transaction }, key, {
+    nowSeconds,
+    ttlSeconds: transactionTtlSeconds,
+  })
 }
 
 /**
@@ -124,11 +160,7 @@ export async function openTransaction(
 ): Promise<Transaction> {
   let transaction: Transaction
   try {
-    const { payload } = await jwtDecrypt(sealed, key, {
-      currentDate: new Date(nowSeconds * 1000),
-      contentEncryptionAlgorithms: ['A256GCM'],
-      keyManagementAlgorithms: ['dir'],
-    })
+    const payload = await openCookieValue(sealed, key, { nowSeconds })
     transaction = payload['tx'] as Transaction
   } catch (error) {
     if (error instanceof joseErrors.JWTExpired) {

@@ -25,7 +25,7 @@ import {
   type Transaction,
   type TransactionKey,
 } from '../transaction.js'
-import { setLogoutCookie } from './logout-routes.js'
+import { buildCookieOptions, setLogoutCookie } from './logout-routes.js'
 import { renderReturnPage, sendPopupError } from './return-pages.js'
 import { sendError, sendPage } from './reply.js'
 import type { LoginEvents } from './events.js'
@@ -51,12 +51,7 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginRouteDeps):
   const nowSeconds = () => Math.floor(nowMs() / 1000)
 
   const cookieKey = deps.cookieKey
-  const cookieOptions = {
-    path: '/oidc/',
-    httpOnly: true,
-    sameSite: 'lax' as const,
-    secure: config.server.secureCookies,
-  }
+  const cookieOptions = buildCookieOptions(config)
 
   async function startLogin(
     reply: FastifyReply,

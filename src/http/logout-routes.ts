@@ -1,9 +1,8 @@
-import { EncryptJWT, jwtDecrypt } from 'jose'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 
 import type { Config } from '../config/index.js'
 import type { OidcProvider } from '../oidc/provider.js'
-import type { TransactionKey } from '../transaction.js'
+import { openCookieValue, sealCookieValue, type TransactionKey } from '../transaction.js'
 import { sendPage } from './reply.js'
 import { renderLogoutFramePage } from './return-pages.js'
 
@@ -24,7 +23,8 @@ const hintAudience = 'jitsi-oidc-adapter:logout-hint'
 // kept, and logout then goes to the provider with `client_id` only (it may ask to confirm).
 const maxSealedChars = 3800
 
-function buildCookieOptions(config: Config) {
+/** Every adapter cookie: only for `/oidc/`, out of scripts' reach, sent on top-level returns. */
+export function buildCookieOptions(config: Config) {
   return {
     path: '/oidc/',
     httpOnly: true,
@@ -46,12 +46,11 @@ export async function setLogoutCookie(
   nowSeconds: number,
 ): Promise<void> {
   const lifetimeSeconds = config.token.lifetimeSeconds
-  const sealed = await new EncryptJWT({ idt: idToken })
-    .setProtectedHeader({ alg: 'dir', enc: 'A256GCM' })
-    .setAudience(hintAudience)
-    .setIssuedAt(nowSeconds)
-    .setExpirationTime(nowSeconds + lifetimeSeconds)
-    .encrypt(key)
+  const sealed = await sealCookieValue({ idt: idToken }, key, {
+    nowSeconds,
+    ttlSeconds: lifetimeSeconds,
+    audience: hintAudience,
+  })
 
   if (sealed.length > maxSealedChars) {
     reply.log.debug({ event: 'auth.logout_hint_skipped' }, 'id token too large for a cookie')
@@ -71,12 +70,7 @@ async function openLogoutHint(
 ): Promise<string | undefined> {
   if (!sealed) return undefined
   try {
-    const { payload } = await jwtDecrypt(sealed, key, {
-      audience: hintAudience,
-      currentDate: new Date(nowSeconds * 1000),
-      contentEncryptionAlgorithms: ['A256GCM'],
-      keyManagementAlgorithms: ['dir'],
-    })
+    const payload = await openCookieValue(sealed, key, { nowSeconds, audience: hintAudience })
     return typeof payload['idt'] === 'string' ? payload['idt'] : undefined
   } catch {
     return undefined

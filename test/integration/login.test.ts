@@ -4,7 +4,14 @@ import { after, before, describe, it } from 'node:test'
 import { jwtVerify } from 'jose'
 
 import { CookieJar, get, passProvider, runLogin } from '../support/login-driver.js'
-import { decodeJwt, startRig, testAppSecret, tokenFromUrl, type Rig } from '../support/harness.js'
+import {
+  decodeJwt,
+  startAdapter,
+  startRig,
+  testAppSecret,
+  tokenFromUrl,
+  type Rig,
+} from '../support/harness.js'
 
 const secret = new TextEncoder().encode(testAppSecret)
 
@@ -329,7 +336,6 @@ describe('login with other client setups', () => {
     const probe = await startRig()
     const issuer = probe.idp.issuer
     await probe.adapter.close()
-    const { startAdapter } = await import('../support/harness.js')
     const adapter = await startAdapter({
       OIDC_ISSUER_URL: issuer,
       OIDC_AUTHORIZATION_ENDPOINT: `${issuer}/auth`,
@@ -351,7 +357,6 @@ describe('login with other client setups', () => {
 
   it("lets two adapter instances complete each other's logins", async () => {
     const rig = await startRig()
-    const { startAdapter } = await import('../support/harness.js')
     const second = await startAdapter({
       OIDC_ISSUER_URL: rig.idp.issuer,
       ADAPTER_PUBLIC_URL: rig.adapter.config.jitsi.adapterPublicUrl.origin,
