@@ -10,7 +10,9 @@
 // BENCH_LOGINS (soak total, default 100000), BENCH_CONCURRENCY (default 1,8,64,256),
 // BENCH_ALG (ES256 | RS256), BENCH_TARGETS (default adapter,floor), BENCH_TARGET_NODE_ARGS
 // (extra node flags for the adapter, e.g. --cpu-prof), BENCH_LOAD_NODE_ARGS (the same for the
-// stub and the load generator), BENCH_LOG_LEVEL (adapter, default info), BENCH_KEEP_LOGS=1.
+// stub and the load generator), BENCH_LOG_LEVEL (adapter, default info), BENCH_KEEP_LOGS=1,
+// BENCH_TARGET_ENV (extra environment for the adapter), BENCH_OPEN_RATE (fixed open-loop rate),
+// BENCH_BASELINE_DIR (another built checkout, run side by side as target "baseline").
 import { closeSync, createReadStream, existsSync, mkdirSync, openSync } from 'node:fs'
 import { rmSync, writeFileSync } from 'node:fs'
 import { cpus, release, tmpdir } from 'node:os'
@@ -39,6 +41,12 @@ const settings = {
   loadNodeArgs: (process.env.BENCH_LOAD_NODE_ARGS ?? '').split(' ').filter(Boolean),
   keepLogs: process.env.BENCH_KEEP_LOGS === '1',
   logLevel: process.env.BENCH_LOG_LEVEL ?? 'info',
+  // A fixed open-loop rate for every target instead of half of each one's best, so that two
+  // runs (two commits, two flag sets) are compared at the same arrival rate.
+  openRate: process.env.BENCH_OPEN_RATE ? Number(process.env.BENCH_OPEN_RATE) : null,
+  // Another built checkout of the adapter (e.g. `git worktree add /tmp/base main`, then
+  // `npm ci && npm run build` there), run as target "baseline" through the same phases.
+  baselineDir: process.env.BENCH_BASELINE_DIR ?? null,
 }
 const secrets = {
   clientId: 'bench',
@@ -48,7 +56,8 @@ const secrets = {
 }
 const jitsiBaseUrl = 'https://meet.example.com'
 const room = 'standup'
-const adapterEntry = join(rootDir, 'dist/src/cli/main.js')
+const adapterEntryPath = 'dist/src/cli/main.js'
+const adapterEntry = join(rootDir, adapterEntryPath)
 const logDir = join(tmpdir(), `jitsi-oidc-bench-${process.pid}`)
 
 function startWatchdog() {
@@ -93,10 +102,9 @@ async function startTarget(name, stubUrl) {
   const port = await proc.findFreePort()
   const logPath = join(logDir, `${name}.log`)
   const logFd = openSync(logPath, 'w')
+  const entry = name === 'baseline' ? join(settings.baselineDir, adapterEntryPath) : adapterEntry
   const args =
-    name === 'floor'
-      ? [join(benchDir, 'floor.mjs')]
-      : [...settings.targetNodeArgs, adapterEntry, 'serve']
+    name === 'floor' ? [join(benchDir, 'floor.mjs')] : [...settings.targetNodeArgs, entry, 'serve']
   const env = {
     PATH: process.env.PATH,
     NODE_ENV: 'production',
@@ -204,14 +212,15 @@ async function benchmarkTargets(bench, names) {
     const target = bench.targets[name]
     const closedPhases = target.phases.filter((phase) => phase.name.startsWith('closed'))
     target.maxLoginsPerSecond = Math.max(...closedPhases.map((phase) => phase.loginsPerSecond))
-    target.ownOpenRate = Math.max(1, Math.round(target.maxLoginsPerSecond / 2))
+    target.ownOpenRate = settings.openRate ?? Math.max(1, Math.round(target.maxLoginsPerSecond / 2))
   }
   const adapterRate = bench.targets.adapter?.ownOpenRate
   for (const name of names) {
     const rate = bench.targets[name].ownOpenRate
     const open = (ratePerSecond) => ({ mode: 'open', ratePerSecond, durationMs })
-    await runTargetPhase(bench, name, `open ${rate}/s (50%)`, open(rate))
-    if (name !== 'adapter' && adapterRate) {
+    const label = settings.openRate ? 'fixed' : '50%'
+    await runTargetPhase(bench, name, `open ${rate}/s (${label})`, open(rate))
+    if (name !== 'adapter' && adapterRate && adapterRate !== rate) {
       await runTargetPhase(bench, name, `open ${adapterRate}/s (adapter's 50%)`, open(adapterRate))
     }
   }
@@ -283,7 +292,14 @@ async function main() {
   mkdirSync(logDir, { recursive: true })
   const pinnedSelf = proc.pinSelf(1)
   const machine = describeMachine()
+  if (settings.baselineDir && !settings.targets.includes('baseline')) {
+    settings.targets.splice(1, 0, 'baseline')
+  }
   const targets = settings.targets.filter((name) => {
+    if (name === 'baseline' && !existsSync(join(settings.baselineDir ?? '', adapterEntryPath))) {
+      console.error(`bench: BENCH_BASELINE_DIR has no ${adapterEntryPath}; skipping the baseline`)
+      return false
+    }
     if (name !== 'adapter' || existsSync(adapterEntry)) return true
     console.error(`bench: ${adapterEntry} is missing (run "npm run build"); skipping the adapter`)
     return false
@@ -302,6 +318,8 @@ async function main() {
   await proc.stopChild(stub.child)
 
   const ratios = results.adapter && results.floor ? buildAllRatios(results) : []
+  const baselineRatios =
+    results.adapter && results.baseline ? report.buildRatios(results.adapter, results.baseline) : []
   const checks = results.adapter ? report.buildChecks(results.adapter, results.floor) : []
   const output = {
     startedAt: new Date().toISOString(),
@@ -310,6 +328,7 @@ async function main() {
     stubStats,
     results,
     ratios,
+    baselineRatios,
     checks,
   }
   console.log(report.buildMarkdown(output))

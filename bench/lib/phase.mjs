@@ -6,6 +6,8 @@ function readCpuCounters(pids) {
   const own = process.cpuUsage()
   const counters = { runner: (own.user + own.system) / 1000 }
   for (const [key, pid] of Object.entries(pids)) counters[key] = proc.readCpuMs(pid)
+  counters.targetFaults = proc.readMinorFaults(pids.target)
+  counters.targetSystem = proc.readSystemCpuMs(pids.target)
   for (const core of [0, 1]) {
     const { busy, steal } = proc.readCoreMs(core)
     counters[`core${core}`] = busy
@@ -41,6 +43,15 @@ export async function runPhase(name, command, generator, pids, targetName) {
     targetMsPerLogin: result.logins
       ? (marks.end.cpu.target - marks.start.cpu.target) / result.logins
       : null,
+    // The kernel's part of the target's CPU: syscalls, thread wake-ups, page faults.
+    targetSystemShareOfCpu:
+      (marks.end.cpu.targetSystem - marks.start.cpu.targetSystem) /
+      Math.max(1, marks.end.cpu.target - marks.start.cpu.target),
+    // Page faults cost more in some VMs than the work around them; a target that keeps
+    // returning memory to the kernel and faulting it back in shows here.
+    targetFaultsPerLogin: result.logins
+      ? (marks.end.cpu.targetFaults - marks.start.cpu.targetFaults) / result.logins
+      : null,
   }
   const loadSideSaturated = cpu.stubShare + cpu.generatorShare > 0.9
   const disturbed = cpu.otherCore0 > 0.1 || cpu.stealShare > 0.05
@@ -53,7 +64,7 @@ export async function runPhase(name, command, generator, pids, targetName) {
     )
   console.error(
     `bench:   ${targetName} ${name}: ${result.loginsPerSecond} logins/s, p99 ${l.p99} ms, errors ${result.errors}, ` +
-      `CPU target ${Math.round(cpu.targetShare * 100)}% stub ${Math.round(cpu.stubShare * 100)}% gen ${Math.round(cpu.generatorShare * 100)}% ` +
+      `CPU target ${Math.round(cpu.targetShare * 100)}% (${cpu.targetMsPerLogin?.toFixed(2)} ms, ${Math.round(cpu.targetSystemShareOfCpu * 100)}% system, ${cpu.targetFaultsPerLogin?.toFixed(1)} faults per login) stub ${Math.round(cpu.stubShare * 100)}% gen ${Math.round(cpu.generatorShare * 100)}% ` +
       `other core0 ${Math.round(cpu.otherCore0 * 100)}% core1 ${Math.round(cpu.otherCore1 * 100)}% steal ${Math.round(cpu.stealShare * 100)}%`,
   )
   return phase

@@ -48,6 +48,19 @@ export function readCpuMs(pid) {
   return ((Number(fields[11]) + Number(fields[12])) / clockTicksPerSecond) * 1000
 }
 
+/** Kernel-side (system) CPU time of a process so far, in ms. */
+export function readSystemCpuMs(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[12]) / clockTicksPerSecond) * 1000
+}
+
+/** Minor page faults the process has taken so far (/proc/<pid>/stat field 10). */
+export function readMinorFaults(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7])
+}
+
 /**
  * Time a core spent running anything (user + nice + system) and time the hypervisor stole
  * from it, in milliseconds since boot, from /proc/stat.

@@ -182,6 +182,8 @@ export function buildMarkdown(output) {
   }
   if (output.ratios.length)
     lines.push('### Adapter ÷ floor', '', buildRatioTable(output.ratios), '')
+  if (output.baselineRatios?.length)
+    lines.push('### Adapter ÷ baseline', '', buildRatioTable(output.baselineRatios), '')
   if (output.checks.length) lines.push('### Targets', '', buildChecksTable(output.checks), '')
   lines.push(
     `Stub: ${output.stubStats.token} token calls, ${output.stubStats.userinfo} userinfo calls, ${output.stubStats.errors} errors.`,
