@@ -46,36 +46,44 @@ export function buildProviderFetch(options: ProviderFetchOptions): ProviderFetch
     const target = internal ? rewriteOrigin(url, options.publicOrigin, internal) : url
     const endpoint = new URL(url).pathname
     const where = `${new URL(target).origin}${endpoint}`
-    const timeout = AbortSignal.timeout(options.timeoutSeconds * 1000)
-    const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout
+    // A timer cleared when the exchange ends, not `AbortSignal.timeout()`: that one stays
+    // armed after the answer and, when it fires, builds a DOMException with a stack trace for
+    // nobody (measurable at a login storm).
+    const deadline = new AbortController()
+    const timer = setTimeout(() => deadline.abort(), options.timeoutSeconds * 1000)
+    const signal = init.signal ? AbortSignal.any([init.signal, deadline.signal]) : deadline.signal
     const started = performance.now()
 
     let answer: Awaited<ReturnType<typeof request>>
-    try {
-      answer = await request(target, {
-        dispatcher,
-        method: (init.method ?? 'GET') as 'GET',
-        headers: init.headers ?? {},
-        body: toRequestBody(init.body),
-        signal,
-      })
-    } catch (error) {
-      if (timeout.aborted) throw timeoutError(where, options.timeoutSeconds, error)
-      throw new AppError('ERR_OIDC_PROVIDER_UNAVAILABLE', {
-        detail: `cannot reach ${where}: ${describeNetworkError(error)}`,
-        cause: error,
-      })
-    }
-
     let body: Buffer
     try {
-      body = await readBounded(answer.body)
-    } catch (error) {
-      if (timeout.aborted) throw timeoutError(where, options.timeoutSeconds, error)
-      throw new AppError('ERR_OIDC_PROVIDER_BAD_RESPONSE', {
-        detail: `broken answer from ${where}: ${describeNetworkError(error)}`,
-        cause: error,
-      })
+      try {
+        answer = await request(target, {
+          dispatcher,
+          method: (init.method ?? 'GET') as 'GET',
+          headers: init.headers ?? {},
+          body: toRequestBody(init.body),
+          signal,
+        })
+      } catch (error) {
+        if (deadline.signal.aborted) throw timeoutError(where, options.timeoutSeconds, error)
+        throw new AppError('ERR_OIDC_PROVIDER_UNAVAILABLE', {
+          detail: `cannot reach ${where}: ${describeNetworkError(error)}`,
+          cause: error,
+        })
+      }
+
+      try {
+        body = await readBounded(answer.body)
+      } catch (error) {
+        if (deadline.signal.aborted) throw timeoutError(where, options.timeoutSeconds, error)
+        throw new AppError('ERR_OIDC_PROVIDER_BAD_RESPONSE', {
+          detail: `broken answer from ${where}: ${describeNetworkError(error)}`,
+          cause: error,
+        })
+      }
+    } finally {
+      clearTimeout(timer)
     }
 
     options.onResponse?.({

@@ -177,12 +177,24 @@ function assertAccessTokenHash(
   }
 }
 
+const userinfoEndpoints = new WeakMap<client.Configuration, boolean>()
+
+/** `serverMetadata()` deep-copies the whole discovery document; ask it once per provider. */
+function hasUserinfoEndpoint(configuration: client.Configuration): boolean {
+  let known = userinfoEndpoints.get(configuration)
+  if (known === undefined) {
+    known = Boolean(configuration.serverMetadata().userinfo_endpoint)
+    userinfoEndpoints.set(configuration, known)
+  }
+  return known
+}
+
 function needsUserinfo(
   config: OidcConfig,
   claims: Record<string, unknown> | undefined,
   configuration: client.Configuration,
 ): boolean {
-  if (!configuration.serverMetadata().userinfo_endpoint || config.userinfo === 'never') return false
+  if (config.userinfo === 'never' || !hasUserinfoEndpoint(configuration)) return false
   if (config.userinfo === 'always' || !claims) return true
   const hasName = ['name', 'given_name', 'preferred_username'].some(
     (key) => typeof claims[key] === 'string' && claims[key] !== '',

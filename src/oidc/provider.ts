@@ -164,7 +164,9 @@ export class OidcProvider {
       this.#chooseClientAuth(metadata),
     )
 
-    configuration.timeout = this.config.timeoutSeconds
+    // Our fetch enforces OIDC_TIMEOUT_SECONDS over each whole exchange; openid-client's own
+    // per-call `AbortSignal.timeout()` would only add a second timer per call (0 turns it off).
+    configuration.timeout = 0
     configuration[client.customFetch] = this.#fetch
     // openid-client trusts TLS for ID tokens from the token endpoint and skips their signature
     // unless told otherwise; we always verify (defence in depth, and dev providers use http).
