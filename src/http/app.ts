@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto'
 
 import fastifyCookie from '@fastify/cookie'
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify'
 
 import type { Config } from '../config/index.js'
 import { AppError } from '../errors.js'
@@ -25,10 +31,23 @@ export interface AppDeps {
 
 /**
  * One access line per request, written when it completes (fastify's default adds an
- * "incoming request" line too: at a login storm that doubles the log volume for nothing).
+ * "incoming request" line too). At `info` only refused and failed requests get one: a login's
+ * outcome is already its one `auth.*` line, probes would flood the log, and at a login storm
+ * three lines per login cost a tenth of the CPU. `LOG_LEVEL=debug` shows every request.
  */
 class AccessLogController extends LogController {
   override incomingRequest(): void {}
+
+  override requestCompleted(
+    error: Error | null | undefined,
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): void {
+    if (error) return super.requestCompleted(error, request, reply)
+    const fields = { res: reply, responseTime: reply.elapsedTime }
+    if (reply.statusCode >= 400) reply.log.info(fields, 'request completed')
+    else reply.log.debug(fields, 'request completed')
+  }
 }
 
 /** Request ids from a proxy are kept only when short and plain, so they cannot forge log lines. */

@@ -112,3 +112,55 @@ describe('HTTP app with the provider unreachable', () => {
     assert.match(replaced.headers['x-request-id'] as string, /^[0-9a-f-]{36}$/)
   })
 })
+
+describe('access lines', () => {
+  /** The app at `level`, with its log lines parsed; the provider is never reached. */
+  async function appLoggingAt(level: 'info' | 'debug') {
+    const config = buildConfig({
+      env: {
+        OIDC_ISSUER_URL: `http://127.0.0.1:${await findFreePort()}`,
+        OIDC_ALLOW_HTTP: 'true',
+        OIDC_CLIENT_ID: 'jitsi',
+        JITSI_BASE_URL: 'https://meet.example.com',
+        JWT_APP_ID: 'jitsi_app',
+        JWT_APP_SECRET: 'app-secret-0123456789',
+      },
+    })
+    const lines: Array<Record<string, unknown>> = []
+    const logger = pino({ level }, { write: (line: string) => lines.push(JSON.parse(line)) })
+    const provider = new OidcProvider(config.oidc, pino({ level: 'silent' }))
+    const app = await buildApp({ config, provider, logger })
+    const accessLines = () => lines.filter((line) => line['msg'] === 'request completed')
+    return { app, accessLines }
+  }
+
+  it('at info, log refused requests only: a login has its auth.* line, probes stay quiet', async () => {
+    const { app, accessLines } = await appLoggingAt('info')
+    assert.equal((await app.inject('/oidc/health')).statusCode, 200)
+    assert.deepEqual(accessLines(), [])
+
+    assert.equal((await app.inject('/oidc/no-such-page')).statusCode, 404)
+    assert.equal(accessLines().length, 1)
+    const [line] = accessLines()
+    assert.equal(line!['level'], 30)
+    assert.equal((line!['res'] as { statusCode: number }).statusCode, 404)
+    await app.close()
+  })
+
+  it('at debug, log every request', async () => {
+    const { app, accessLines } = await appLoggingAt('debug')
+    await app.inject('/oidc/health')
+    await app.inject('/oidc/no-such-page')
+    assert.deepEqual(
+      accessLines().map((line) => [
+        line['level'],
+        (line['res'] as { statusCode: number }).statusCode,
+      ]),
+      [
+        [20, 200],
+        [30, 404],
+      ],
+    )
+    await app.close()
+  })
+})

@@ -147,8 +147,9 @@ describe('serve as a process', () => {
     renameSync(logFile, `${logFile}.1`)
     cli.child.kill('SIGHUP')
     await waitFor(() => read(logFile).includes('"event":"log.reopened"'), 5_000, cli.stderr)
-    const response = await fetch(`${url}/oidc/health`)
-    assert.equal(response.status, 200)
+    // A refused request: successful ones have their access line at debug only.
+    const response = await fetch(`${url}/oidc/no-such-page`)
+    assert.equal(response.status, 404)
     assert.equal(await cli.stop(), 0)
 
     const rotated = parseLogLines(read(`${logFile}.1`))
@@ -156,7 +157,9 @@ describe('serve as a process', () => {
     assert.ok(rotated.some((line) => line['event'] === 'oidc.ready'))
     assert.ok(!rotated.some((line) => line['event'] === 'log.reopened'))
     assert.ok(
-      fresh.some((line) => (line['res'] as { url?: string } | undefined)?.url === '/oidc/health'),
+      fresh.some(
+        (line) => (line['res'] as { url?: string } | undefined)?.url === '/oidc/no-such-page',
+      ),
     )
     assert.ok(fresh.some((line) => line['event'] === 'shutdown'))
   })
