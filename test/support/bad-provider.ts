@@ -1,11 +1,16 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { once } from 'node:events'
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import { createServer as createTlsServer } from 'node:https'
+import {
+  createServer,
+  get as httpGet,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http'
+import { Agent as HttpsAgent, createServer as createTlsServer, get as httpsGet } from 'node:https'
 import type { AddressInfo } from 'node:net'
 
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose'
-import { Agent, request as sendRequest } from 'undici'
 
 /**
  * A small OpenID provider of our own whose answers each test can bend: it signs ID tokens with
@@ -128,7 +133,7 @@ export async function startBadProvider(
   const buildServer = (): Server =>
     tls ? (createTlsServer({ key: tls.key, cert: tls.cert }) as unknown as Server) : createServer()
   // The test itself trusts the private CA only for its own calls to this provider.
-  const dispatcher = tls ? new Agent({ connect: { ca: tls.ca } }) : undefined
+  const agent = tls ? new HttpsAgent({ ca: tls.ca }) : undefined
   let server: Server = buildServer()
   let port = options.port ?? 0
 
@@ -163,21 +168,23 @@ export async function startBadProvider(
     async authorize(authorizationUrl) {
       const url = new URL(authorizationUrl)
       const local = new URL(`${url.pathname}${url.search}`, `${scheme}://127.0.0.1:${port}`)
-      const response = await sendRequest(local, dispatcher ? { dispatcher } : {})
+      const response = await new Promise<IncomingMessage>((resolve, reject) => {
+        const send = tls ? httpsGet : httpGet
+        send(local, agent ? { agent } : {}, resolve).on('error', reject)
+      })
+      let body = ''
+      for await (const chunk of response) body += chunk
       const location = response.headers['location']
       if (response.statusCode !== 302 || typeof location !== 'string') {
-        throw new Error(
-          `authorization answered ${response.statusCode}: ${await response.body.text()}`,
-        )
+        throw new Error(`authorization answered ${response.statusCode}: ${body}`)
       }
-      await response.body.dump()
       return location
     },
     async close() {
       server.closeAllConnections()
       server.close()
       await once(server, 'close')
-      await dispatcher?.close()
+      agent?.destroy()
     },
   }
 
