@@ -102,11 +102,23 @@ export function buildProviderFetch(options: ProviderFetchOptions): ProviderFetch
   }
 }
 
-/** Sends one request and resolves with the answer's head; its body is still to be read. */
+/**
+ * A kept-alive connection the provider closed while it sat idle fails at once when reused,
+ * before the request reached the provider (the provider may not announce its idle timeout).
+ */
+const staleConnectionErrors = new Set(['ECONNRESET', 'EPIPE'])
+
+/**
+ * Sends one request and resolves with the answer's head; its body is still to be read. A
+ * request that failed on a reused connection before any answer is sent once more on a new
+ * one (Node's documented use of `reusedSocket`): the provider never saw it, and a token
+ * request that it did see could not succeed twice anyway, as the code is single-use.
+ */
 function send(
   target: URL,
   agents: { 'http:': HttpAgent; 'https:': HttpsAgent },
   init: { method?: string; headers?: Record<string, string>; body?: unknown; signal: AbortSignal },
+  retryStaleConnection = true,
 ): Promise<IncomingMessage> {
   const secure = target.protocol === 'https:'
   if (!secure && target.protocol !== 'http:') {
@@ -117,14 +129,27 @@ function send(
   if (body !== undefined) headers['content-length'] = Buffer.byteLength(body)
 
   return new Promise((resolve, reject) => {
+    let answered = false
     const request = (secure ? httpsRequest : httpRequest)(target, {
       agent: agents[target.protocol as 'http:' | 'https:'],
       method: init.method ?? 'GET',
       headers,
       signal: init.signal,
     })
-    request.once('response', resolve)
-    request.on('error', reject)
+    request.once('response', (answer) => {
+      answered = true
+      resolve(answer)
+    })
+    request.on('error', (error: NodeJS.ErrnoException) => {
+      const stale =
+        retryStaleConnection &&
+        !answered &&
+        request.reusedSocket &&
+        staleConnectionErrors.has(error.code ?? '') &&
+        !init.signal.aborted
+      if (stale) resolve(send(target, agents, init, false))
+      else reject(error)
+    })
     request.end(body)
   })
 }
