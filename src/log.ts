@@ -12,28 +12,32 @@ export interface LogSettings {
 }
 
 /**
- * Paths pino blanks out if a credential ever reaches a log call. This is only the second layer:
- * the serializers below never copy these values in the first place.
+ * Keys pino blanks out if a credential ever reaches a log call. This is only the second layer:
+ * every line is built from chosen fields, nested objects reach the log only through the
+ * serializers below (which copy no header, body or token), and the leak tests scan the log of
+ * every login path. The paths are exact, not wildcards: pino's redaction clones the line for
+ * each `*.key` path, which at 19 of them cost ~22 µs and ~53 KB of garbage per line, a fifth
+ * of all the memory a login allocated. `code` is not here: at the top level it is our error
+ * code, and the authorization code is never logged (URLs are logged without their query).
  */
 const redactPaths = [
   'req.headers.cookie',
   'req.headers.authorization',
   'res.headers["set-cookie"]',
-  '*.client_secret',
-  '*.clientSecret',
-  '*.code',
-  '*.state',
-  '*.nonce',
-  '*.id_token',
-  '*.idToken',
-  '*.access_token',
-  '*.accessToken',
-  '*.refresh_token',
-  '*.refreshToken',
-  '*.jwt',
-  '*.token',
-  '*.secret',
-  '*.code_verifier',
+  'client_secret',
+  'clientSecret',
+  'state',
+  'nonce',
+  'id_token',
+  'idToken',
+  'access_token',
+  'accessToken',
+  'refresh_token',
+  'refreshToken',
+  'jwt',
+  'token',
+  'secret',
+  'code_verifier',
 ]
 
 interface RequestLike {

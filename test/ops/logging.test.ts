@@ -6,7 +6,9 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 
 import type { DevIdp } from '../../demo/idp.js'
-import { resolveLogFormat } from '../../src/log.js'
+import { pino } from 'pino'
+
+import { buildLoggerOptions, resolveLogFormat } from '../../src/log.js'
 import { startRig, type Rig } from '../support/harness.js'
 import { runLogin } from '../support/login-driver.js'
 import {
@@ -74,6 +76,44 @@ describe('log lines of one login', () => {
       assert.ok(value, `the callback carries ${name}`)
       assert.ok(!text.includes(value), `the ${name} value reached the log`)
     }
+  })
+})
+
+describe('redaction, the second layer behind the serializers', () => {
+  function logOnce(fields: Record<string, unknown>): Record<string, unknown> {
+    let line = ''
+    const logger = pino(buildLoggerOptions({ level: 'info' }), {
+      write: (text: string) => (line = text),
+    })
+    logger.info(fields, 'probe')
+    return JSON.parse(line) as Record<string, unknown>
+  }
+
+  it('blanks credentials passed by name, and keeps our error code', () => {
+    const line = logOnce({
+      token: 'eyJ.jitsi.jwt',
+      state: 'state-value',
+      nonce: 'nonce-value',
+      access_token: 'at-value',
+      code: 'ERR_OIDC_ACCESS_DENIED',
+    })
+    for (const key of ['token', 'state', 'nonce', 'access_token']) {
+      assert.equal(line[key], '[redacted]', key)
+    }
+    assert.equal(line['code'], 'ERR_OIDC_ACCESS_DENIED')
+  })
+
+  it('copies no header of a request or answer, whatever they hold', () => {
+    const line = logOnce({
+      req: {
+        method: 'GET',
+        url: '/oidc/redirect?code=abc&state=def',
+        headers: { cookie: 'oidc_tx=x' },
+      },
+      res: { statusCode: 302, headers: { 'set-cookie': 'oidc_tx=y' } },
+    })
+    assert.deepEqual(line['req'], { method: 'GET', url: '/oidc/redirect' })
+    assert.deepEqual(line['res'], { statusCode: 302 })
   })
 })
 
