@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http'
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 import { rootCertificates } from 'node:tls'
@@ -13,7 +13,7 @@ export interface ProviderFetchOptions {
   internalBaseUrl?: string
   /** A PEM bundle of extra CAs that may sign the provider's certificate (K17). */
   caFile?: string
-  /** Called after every call with its duration, for metrics and slow-provider warnings. */
+  /** Called after every answered call with its duration, for metrics and slow-provider warnings. */
   onResponse?: (call: { endpoint: string; status: number; durationMs: number }) => void
 }
 
@@ -43,87 +43,128 @@ const idleConnectionMs = 4000
  */
 export function buildProviderFetch(options: ProviderFetchOptions): ProviderFetch {
   const internal = options.internalBaseUrl ? new URL(options.internalBaseUrl) : undefined
-  const agents = {
+  const ca = options.caFile ? buildCaList(options.caFile) : undefined
+  const connections: Connections = {
     'http:': new HttpAgent({ keepAlive: true, timeout: idleConnectionMs }),
-    'https:': new HttpsAgent({
-      keepAlive: true,
-      timeout: idleConnectionMs,
-      ...(options.caFile
-        ? { ca: [...rootCertificates, readFileSync(options.caFile, 'utf8')] }
-        : {}),
-    }),
+    'https:': new HttpsAgent({ keepAlive: true, timeout: idleConnectionMs, ...(ca && { ca }) }),
+    ...(ca && { ca }),
   }
 
   return async (url, init) => {
     const target = new URL(internal ? rewriteOrigin(url, options.publicOrigin, internal) : url)
     const endpoint = new URL(url).pathname
     const where = `${target.origin}${endpoint}`
+    init.signal?.throwIfAborted()
     // A timer cleared when the exchange ends, not `AbortSignal.timeout()`: that one stays
     // armed after the answer and, when it fires, builds a DOMException with a stack trace for
-    // nobody (measurable at a login storm).
+    // nobody (measurable at a login storm). A caller's signal ends the call too.
     const deadline = new AbortController()
     const timer = setTimeout(() => deadline.abort(), options.timeoutSeconds * 1000)
-    const signal = init.signal ? AbortSignal.any([init.signal, deadline.signal]) : deadline.signal
+    const onCallerAbort = () => deadline.abort()
+    init.signal?.addEventListener('abort', onCallerAbort, { once: true })
     const started = performance.now()
+
+    const failure = (error: unknown, kind: 'unreachable' | 'broken'): unknown => {
+      if (init.signal?.aborted) return init.signal.reason
+      if (deadline.signal.aborted) return timeoutError(where, options.timeoutSeconds, error)
+      const reason = describeNetworkError(error)
+      // An answer Node's HTTP parser refuses (HPE_*) was an answer: broken, not unreachable.
+      if (kind === 'broken' || reason.startsWith('HPE_') || error instanceof NoHttpAnswer) {
+        return new AppError('ERR_OIDC_PROVIDER_BAD_RESPONSE', {
+          detail: `broken answer from ${where}: ${reason}`,
+          cause: error,
+        })
+      }
+      return new AppError('ERR_OIDC_PROVIDER_UNAVAILABLE', {
+        detail: `cannot reach ${where}: ${reason}`,
+        cause: error,
+      })
+    }
 
     let answer: IncomingMessage
     let body: Buffer
     try {
       try {
-        answer = await send(target, agents, { ...init, signal })
+        answer = await send(target, connections, { ...init, signal: deadline.signal })
       } catch (error) {
-        if (deadline.signal.aborted) throw timeoutError(where, options.timeoutSeconds, error)
-        throw new AppError('ERR_OIDC_PROVIDER_UNAVAILABLE', {
-          detail: `cannot reach ${where}: ${describeNetworkError(error)}`,
-          cause: error,
-        })
+        throw failure(error, 'unreachable')
       }
-
       try {
         body = await readBounded(answer)
       } catch (error) {
-        if (deadline.signal.aborted) throw timeoutError(where, options.timeoutSeconds, error)
-        throw new AppError('ERR_OIDC_PROVIDER_BAD_RESPONSE', {
-          detail: `broken answer from ${where}: ${describeNetworkError(error)}`,
-          cause: error,
-        })
+        throw failure(error, 'broken')
       }
     } finally {
       clearTimeout(timer)
+      init.signal?.removeEventListener('abort', onCallerAbort)
     }
 
     const status = answer.statusCode ?? 0
     options.onResponse?.({ endpoint, status, durationMs: performance.now() - started })
-    const noBody = status === 204 || status === 304
-    return new Response(noBody ? null : new Uint8Array(body), {
+    // The WHATWG Response takes 200-599 only; anything else from a provider is no answer.
+    if (status < 200 || status > 599) {
+      throw new AppError('ERR_OIDC_PROVIDER_BAD_RESPONSE', {
+        detail: `broken answer from ${where}: HTTP status ${status}`,
+      })
+    }
+    return new Response(bodilessStatuses.has(status) ? null : new Uint8Array(body), {
       status,
       headers: toHeaders(answer.headers),
     })
   }
 }
 
+/** The provider said something that Node's client does not hand over as an HTTP answer. */
+class NoHttpAnswer extends Error {}
+
+interface Connections {
+  'http:': HttpAgent
+  'https:': HttpsAgent
+  /** The trusted CAs when OIDC_CA_FILE is set, also for a retry's one-off connection. */
+  ca?: string[]
+}
+
+const bodilessStatuses = new Set([204, 205, 304])
+
 /**
- * A kept-alive connection the provider closed while it sat idle fails at once when reused,
- * before the request reached the provider (the provider may not announce its idle timeout).
+ * Node's default trust plus the CA file. Passing `ca` replaces Node's default list, so the
+ * Mozilla roots and a NODE_EXTRA_CA_CERTS bundle the admin also set are added back here.
+ */
+function buildCaList(caFile: string): string[] {
+  const extra = process.env['NODE_EXTRA_CA_CERTS']
+  return [
+    ...rootCertificates,
+    ...(extra && existsSync(extra) ? [readFileSync(extra, 'utf8')] : []),
+    readFileSync(caFile, 'utf8'),
+  ]
+}
+
+/**
+ * A kept-alive connection the provider closed while it sat idle fails at once when reused
+ * (a provider may close sooner than it announces, or announce nothing).
  */
 const staleConnectionErrors = new Set(['ECONNRESET', 'EPIPE'])
 
+/** Methods that may be sent twice (RFC 9110 §9.2.2); the token request is a POST. */
+const idempotentMethods = new Set(['GET', 'HEAD'])
+
 /**
- * Sends one request and resolves with the answer's head; its body is still to be read. A
- * request that failed on a reused connection before any answer is sent once more on a new
- * one (Node's documented use of `reusedSocket`): the provider never saw it, and a token
- * request that it did see could not succeed twice anyway, as the code is single-use.
+ * Sends one request and resolves with the answer's head; its body is still to be read. A GET
+ * that failed on a reused connection before any answer is sent once more, on a new connection
+ * of its own (Node's documented use of `reusedSocket`; other pooled connections may be just as
+ * stale). A POST is not: a provider that reset the connection may still have seen the request.
  */
 function send(
   target: URL,
-  agents: { 'http:': HttpAgent; 'https:': HttpsAgent },
+  connections: Connections,
   init: { method?: string; headers?: Record<string, string>; body?: unknown; signal: AbortSignal },
-  retryStaleConnection = true,
+  retry = true,
 ): Promise<IncomingMessage> {
   const secure = target.protocol === 'https:'
   if (!secure && target.protocol !== 'http:') {
     return Promise.reject(new Error(`unsupported URL scheme ${target.protocol}`))
   }
+  const method = init.method ?? 'GET'
   const body = toRequestBody(init.body)
   const headers: Record<string, string | number> = { ...init.headers }
   if (body !== undefined) headers['content-length'] = Buffer.byteLength(body)
@@ -131,8 +172,10 @@ function send(
   return new Promise((resolve, reject) => {
     let answered = false
     const request = (secure ? httpsRequest : httpRequest)(target, {
-      agent: agents[target.protocol as 'http:' | 'https:'],
-      method: init.method ?? 'GET',
+      // The retry's own connection: `agent: false` opens one outside the pool.
+      agent: retry ? connections[secure ? 'https:' : 'http:'] : false,
+      ...(!retry && connections.ca && { ca: connections.ca }),
+      method,
       headers,
       signal: init.signal,
     })
@@ -142,13 +185,22 @@ function send(
     })
     request.on('error', (error: NodeJS.ErrnoException) => {
       const stale =
-        retryStaleConnection &&
+        retry &&
         !answered &&
+        idempotentMethods.has(method) &&
         request.reusedSocket &&
         staleConnectionErrors.has(error.code ?? '') &&
         !init.signal.aborted
-      if (stale) resolve(send(target, agents, init, false))
+      if (stale) resolve(send(target, connections, init, false))
       else reject(error)
+    })
+    // An answer Node does not hand over as a response (an unasked `101 Switching Protocols`)
+    // ends the request with neither a response nor an error: without this the call would
+    // wait forever, past the deadline, which can no longer abort a finished request.
+    request.once('close', () => {
+      if (!answered) {
+        reject(new NoHttpAnswer('the connection ended without an HTTP answer'))
+      }
     })
     request.end(body)
   })
@@ -163,6 +215,10 @@ function toRequestBody(body: unknown): string | Uint8Array | undefined {
 }
 
 async function readBounded(answer: IncomingMessage): Promise<Buffer> {
+  if (Number(answer.headers['content-length']) > maxBodyBytes) {
+    answer.destroy()
+    throw new Error(`answer announced as larger than ${maxBodyBytes} bytes`)
+  }
   const chunks: Buffer[] = []
   let size = 0
   for await (const chunk of answer as AsyncIterable<Buffer>) {

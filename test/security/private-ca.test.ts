@@ -124,5 +124,31 @@ describe(
         await rig.close()
       }
     })
+
+    it('keeps a NODE_EXTRA_CA_CERTS bundle trusted when OIDC_CA_FILE names another CA', async () => {
+      // A `ca` list replaces Node's default trust, extra certificates included; the adapter
+      // must add them back, or setting OIDC_CA_FILE for one CA silently drops the other.
+      const otherCa = join(pki.dir, 'other-ca.pem')
+      execFileSync(
+        'openssl',
+        [
+          ...['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1'],
+          ...['-nodes', '-keyout', join(pki.dir, 'other-ca.key'), '-out', otherCa, '-days', '2'],
+          ...['-subj', '/CN=Another private CA'],
+        ],
+        { stdio: 'pipe' },
+      )
+      const previous = process.env['NODE_EXTRA_CA_CERTS']
+      process.env['NODE_EXTRA_CA_CERTS'] = pki.caFile
+      provider.behave({})
+      const rig = await startBadRig({ OIDC_ALLOW_HTTP: undefined, OIDC_CA_FILE: otherCa }, provider)
+      try {
+        assert.equal((await readiness(rig.adapter.url)).status, 200)
+      } finally {
+        await rig.close()
+        if (previous === undefined) delete process.env['NODE_EXTRA_CA_CERTS']
+        else process.env['NODE_EXTRA_CA_CERTS'] = previous
+      }
+    })
   },
 )

@@ -75,19 +75,91 @@ describe('provider fetch', () => {
     assert.equal(server.connections(), 1)
   })
 
-  it('sends a request again, once, when the provider reset the idle connection it went out on', async () => {
-    // The second request on the first connection meets a reset, as when the provider closed
-    // the connection just as it was reused; the retry goes out on a new connection.
+  it('sends a GET again, once, on a new connection, when the pooled one it went out on was reset', async () => {
+    // Three pooled connections, then every request on them meets a reset, as when the
+    // provider closed its idle connections together: the retry must not take another of them.
+    let dropPooled = false
+    const server = await startRawServer((socket, { connection }) => {
+      if (dropPooled && connection <= 3) socket.resetAndDestroy()
+      else setTimeout(() => socket.write(answer('{"ok":true}')), 30)
+    })
+    servers.push(server)
+    const fetch = buildProviderFetch({ timeoutSeconds: 2 })
+    const jwks = `${server.url}/jwks`
+    await Promise.all([fetch(jwks, {}), fetch(jwks, {}), fetch(jwks, {})])
+    assert.equal(server.connections(), 3)
+    dropPooled = true
+    assert.equal((await fetch(jwks, {})).status, 200)
+    assert.equal(server.connections(), 4)
+  })
+
+  it('does not send a POST again: a provider that reset the connection may have seen it', async () => {
+    const seen: number[] = []
     const server = await startRawServer((socket, { index, connection }) => {
-      if (connection === 1 && index === 1) socket.resetAndDestroy()
+      seen.push(connection)
+      if (index === 1) socket.resetAndDestroy()
       else socket.write(answer('{"ok":true}'))
     })
     servers.push(server)
     const fetch = buildProviderFetch({ timeoutSeconds: 2 })
     assert.equal((await fetch(`${server.url}/token`, { method: 'POST', body: 'a=b' })).status, 200)
-    const again = await fetch(`${server.url}/token`, { method: 'POST', body: 'c=d' })
-    assert.equal(again.status, 200)
-    assert.equal(server.connections(), 2)
+    await expectCode(
+      fetch(`${server.url}/token`, { method: 'POST', body: 'code=c' }),
+      'ERR_OIDC_PROVIDER_UNAVAILABLE',
+    )
+    assert.deepEqual(seen, [1, 1])
+  })
+
+  it('calls an answer broken, at once, when Node hands over no response (an unasked 101)', async () => {
+    const server = await startRawServer((socket) =>
+      socket.write(
+        'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n',
+      ),
+    )
+    servers.push(server)
+    const fetch = buildProviderFetch({ timeoutSeconds: 5 })
+    const started = performance.now()
+    await expectCode(
+      fetch(`${server.url}/token`, { method: 'POST' }),
+      'ERR_OIDC_PROVIDER_BAD_RESPONSE',
+    )
+    assert.ok(performance.now() - started < 1000)
+  })
+
+  it('calls unparsable answers and statuses outside 200-599 broken, not unreachable', async () => {
+    const wire = [
+      'garbage\r\n\r\n',
+      'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}',
+      'HTTP/1.1 600 Odd\r\nContent-Length: 2\r\n\r\n{}',
+      `HTTP/1.1 200 OK\r\nContent-Length: ${10 * 1024 ** 3}\r\n\r\n{}`,
+    ]
+    for (const text of wire) {
+      const server = await startRawServer((socket) => socket.write(text))
+      servers.push(server)
+      const fetch = buildProviderFetch({ timeoutSeconds: 5 })
+      await expectCode(fetch(`${server.url}/jwks`, {}), 'ERR_OIDC_PROVIDER_BAD_RESPONSE')
+    }
+  })
+
+  it('hands back 204, 205 and 304 without a body, even when the provider sent one', async () => {
+    for (const status of [204, 205, 304]) {
+      const server = await startRawServer((socket) =>
+        socket.write(`HTTP/1.1 ${status} X\r\nContent-Length: 2\r\n\r\n{}`),
+      )
+      servers.push(server)
+      const response = await buildProviderFetch({ timeoutSeconds: 2 })(`${server.url}/x`, {})
+      assert.equal(response.status, status)
+      assert.equal(response.body, null)
+    }
+  })
+
+  it("ends the call with the caller's abort reason", async () => {
+    const server = await startRawServer(() => {})
+    servers.push(server)
+    const fetch = buildProviderFetch({ timeoutSeconds: 5 })
+    const caller = new AbortController()
+    setTimeout(() => caller.abort(new Error('caller gave up')), 50)
+    await assert.rejects(fetch(`${server.url}/jwks`, { signal: caller.signal }), /caller gave up/)
   })
 
   it('does not send again when a new connection is reset: the provider is failing', async () => {
