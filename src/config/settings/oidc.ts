@@ -32,7 +32,7 @@ export const oidcSettings = defineSettings([
     type: 'string',
     group: 'oidc',
     description:
-      "PEM file of extra certificate authorities trusted for the provider's TLS certificate (a private CA), on top of the system ones. Verification cannot be turned off.",
+      "PEM file of extra certificate authorities trusted for the provider's TLS certificate (a private CA), on top of Node's built-in list and any `NODE_EXTRA_CA_CERTS` bundle. Verification cannot be turned off.",
   },
   {
     env: 'OIDC_CLIENT_ID',
