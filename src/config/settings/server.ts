@@ -61,7 +61,7 @@ export const loggingSettings = defineSettings([
     values: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'],
     default: 'info',
     description:
-      'Log level. The Python names (DEBUG, INFO, WARNING, ERROR, CRITICAL) are accepted. Secrets are never logged at any level.',
+      'Log level. At `info` each login writes one `auth.*` line and only refused or failed requests get an access line; `debug` adds one for every request. The Python names (DEBUG, INFO, WARNING, ERROR, CRITICAL) are accepted. Secrets are never logged at any level.',
   },
   {
     env: 'LOG_FORMAT',
