@@ -73,6 +73,22 @@ export function validateRoomName(room: string): string {
   if (CONTROL_CHARS.test(decodeLeniently(stripped))) {
     throw new AppError('ERR_JITSI_ROOM_INVALID', { detail: 'room has control characters' })
   }
+  // Prosody compares the decoded, NFKC-normalized name: `%2A`, `＊` (U+FF0A) and `﹡` all
+  // become the wildcard `*`, and `／` (U+FF0F) becomes `/`. Judge that form, not the one typed.
+  const normalized = decodeLeniently(stripped).normalize('NFKC')
+  if (normalized.includes('*')) {
+    throw new AppError('ERR_JITSI_ROOM_INVALID', {
+      detail: 'room holds "*" once decoded: a request cannot name the wildcard room',
+    })
+  }
+  if (/[/\\]/u.test(normalized)) {
+    throw new AppError('ERR_JITSI_ROOM_INVALID', {
+      detail: 'room holds a path separator once decoded',
+    })
+  }
+  if (ONLY_DOTS.test(normalized)) {
+    throw new AppError('ERR_JITSI_ROOM_INVALID', { detail: 'room has no usable characters' })
+  }
   if (buildBackendSafeRoomName(stripped) === '') {
     throw new AppError('ERR_JITSI_ROOM_INVALID', { detail: 'room has no backend-safe name' })
   }

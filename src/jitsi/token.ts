@@ -173,6 +173,8 @@ function assertRoom(room: unknown, settings: JitsiTokenSettings, roomSafe: strin
   if (typeof room !== 'string' || room === '') reject('room claim is missing')
   const expected = settings.roomScope === 'any' ? '*' : roomSafe
   if (room !== expected) reject('room claim is not the requested room')
+  // A room from a request never stands for every room, even when it decodes to "*".
+  if (room === '*' && settings.roomScope !== 'any') reject('room claim is the wildcard')
   // The form encodeURIComponent leaves after lower-casing (JITSI.md §4 step 3). Recomputing the
   // name from the claim would be wrong: a room typed as `%27x` decodes to `'x`, which Jitsi
   // keeps, while step 1 would now drop the quote.

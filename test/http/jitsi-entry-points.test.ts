@@ -32,6 +32,28 @@ describe('every way Jitsi and older adapters enter /oidc/auth', () => {
     assert.equal(result.room, 'caf%c3%a9')
   })
 
+  it('refuses, before the provider, a room that decodes to the wildcard (K21)', async () => {
+    const entries = [
+      `room=%2A`,
+      `room=%EF%BC%8A`,
+      `roomname=%2a`,
+      `state=${encodeURIComponent(JSON.stringify({ room: '%2A', tenant: 'Team' }))}`,
+      `state=${encodeURIComponent(JSON.stringify({ room: '\uFF0A' }))}`,
+    ]
+    for (const query of entries) {
+      const response = await fetch(`${rig.adapter.url}/oidc/auth?${query}`, {
+        redirect: 'manual',
+        headers: { accept: 'application/json' },
+      })
+      assert.equal(response.status, 400, query)
+      assert.equal(response.headers.get('location'), null)
+      assert.equal(
+        ((await response.json()) as { error: { code: string } }).error.code,
+        'ERR_JITSI_ROOM_INVALID',
+      )
+    }
+  })
+
   it('ignores the literal {code_challenge} the mobile apps leave in tokenAuthUrl', async () => {
     const state = { room: 'Daily', roomSafe: 'daily', ios: true }
     const url = expand(

@@ -180,6 +180,28 @@ describe('parseLoginRequest with the state JSON of tokenAuthUrl', () => {
     })
   })
 
+  it('refuses every room that becomes the wildcard or a path once decoded (K21)', () => {
+    // Prosody sees the decoded, NFKC-normalized name: each of these would have minted a token
+    // for every room, or a room named with a slash.
+    const rooms = [
+      '%2A',
+      '%2a',
+      '\uFF0A',
+      '\uFE61',
+      '%EF%BC%8A',
+      'a%2Ab',
+      'board\uFF0A',
+      '\uFF0Fevil',
+      '%EF%BC%8Fevil',
+      '\uFF3Cevil',
+      '\uFF0E\uFF0E',
+    ]
+    for (const room of rooms) {
+      assert.throws(() => parseState({ room }), { code: 'ERR_JITSI_ROOM_INVALID' }, room)
+      assert.throws(() => parseState({ room, tenant: 'Team' }), { code: 'ERR_JITSI_ROOM_INVALID' })
+    }
+  })
+
   const badStates: Array<[description: string, state: string, code: string]> = [
     ['not JSON', '{room:MyRoom}', 'ERR_JITSI_STATE_INVALID'],
     ['empty', '', 'ERR_JITSI_STATE_INVALID'],

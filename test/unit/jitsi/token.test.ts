@@ -321,6 +321,14 @@ describe('assertProsodyAccepts: JITSI.md §9 examples', () => {
     assert.throws(() => assertProsodyAccepts(token, expected), { code: 'ERR_JITSI_TOKEN_INVALID' })
   })
 
+  it('rejects the wildcard room even when it is also the requested room (K21)', () => {
+    const token = signRaw(hs256, { ...acceptedPayload, room: '*' })
+
+    assert.throws(() => assertProsodyAccepts(token, { ...expected, roomSafe: '*' }), {
+      code: 'ERR_JITSI_TOKEN_INVALID',
+    })
+  })
+
   it('accepts the wildcard room when roomScope is "any"', () => {
     const token = signRaw(hs256, { ...acceptedPayload, room: '*' })
 
