@@ -109,8 +109,22 @@ function buildJitsiConfig(read: SettingReader, problems: ConfigProblems): JitsiC
     )
   }
 
-  const adapterPublicUrl = new URL(read.string('ADAPTER_PUBLIC_URL') ?? baseUrl.origin)
-  if (!adapterPublicUrl.pathname.endsWith('/')) adapterPublicUrl.pathname += '/'
+  const publicText = read.string('ADAPTER_PUBLIC_URL')
+  const adapterPublicUrl = new URL(publicText ?? baseUrl.origin)
+  // Routes and the login cookie's Path are /oidc/ at the root: under a prefix the browser
+  // would not send the cookie back to the callback, and every login would fail.
+  const extra =
+    adapterPublicUrl.pathname !== '/' ||
+    adapterPublicUrl.search ||
+    adapterPublicUrl.hash ||
+    adapterPublicUrl.username ||
+    adapterPublicUrl.password
+  if (publicText && extra) {
+    problems.add(
+      read.origin('ADAPTER_PUBLIC_URL'),
+      `must be an origin without path, query or credentials (e.g. "${adapterPublicUrl.origin}"), got "${maskUrlCredentials(publicText)}"; the adapter serves /oidc/ at the root of its host`,
+    )
+  }
 
   return {
     baseUrl,

@@ -17,7 +17,7 @@ export const jitsiSettings = defineSettings([
     group: 'jitsi',
     defaultText: 'the origin of `JITSI_BASE_URL`',
     description:
-      'Public URL of the adapter; the callback registered at the provider is this plus `ADAPTER_CALLBACK_PATH`.',
+      'Public origin of the adapter (scheme, host and port, no path: its routes and cookies live under `/oidc/`); the callback registered at the provider is this plus `ADAPTER_CALLBACK_PATH`.',
   },
   {
     env: 'ADAPTER_CALLBACK_PATH',

@@ -186,6 +186,20 @@ filemode = w
     )
   })
 
+  it('refuses an adapter public URL with a path or query: the login cookie lives at /oidc/', () => {
+    for (const url of ['https://auth.example/x', 'https://auth.example/?y=1']) {
+      const problems = problemsOf({ ...minimal, ADAPTER_PUBLIC_URL: url })
+      assert.deepEqual(
+        problems.map((p) => p.setting),
+        ['ADAPTER_PUBLIC_URL'],
+        url,
+      )
+      assert.match(problems[0]!.message, /"https:\/\/auth\.example"/)
+    }
+    const config = buildConfig({ env: { ...minimal, ADAPTER_PUBLIC_URL: 'https://auth.example/' } })
+    assert.equal(config.jitsi.redirectUri, 'https://auth.example/oidc/redirect')
+  })
+
   it('derives the same cookie key on every replica that shares the app secret', () => {
     const one = buildConfig({ env: minimal })
     const two = buildConfig({ env: minimal })
