@@ -19,6 +19,8 @@ export function buildServerConfig(
       `must be at least 32 characters, got a value of ${cookieSecret.length} characters; generate one with "openssl rand -hex 32"`,
     )
   }
+  // Checked before the early return, so its problem is listed with all the others.
+  const trustProxy = parseTrustProxy(read, problems)
   if (!appSecret) return undefined
 
   // Replicas that share the app secret derive the same cookie key, so any of them can finish a
@@ -37,7 +39,7 @@ export function buildServerConfig(
   return {
     host: read.string('HOST')!,
     port: read.integer('PORT'),
-    trustProxy: parseTrustProxy(read, problems),
+    trustProxy,
     cookieKey,
     secureCookies: adapterPublicUrl?.protocol === 'https:',
     shutdownTimeoutSeconds: read.integer('SHUTDOWN_TIMEOUT_SECONDS'),

@@ -186,6 +186,13 @@ filemode = w
     )
   })
 
+  it('lists a bad TRUST_PROXY together with a missing app secret, not after it is fixed', () => {
+    const { JWT_APP_SECRET: _unset, ...withoutSecret } = minimal
+    const settings = problemsOf({ ...withoutSecret, TRUST_PROXY: 'maybe' }).map((p) => p.setting)
+    assert.ok(settings.includes('TRUST_PROXY'), settings.join(', '))
+    assert.ok(settings.includes('JWT_APP_SECRET'), settings.join(', '))
+  })
+
   it('refuses an adapter public URL with a path or query: the login cookie lives at /oidc/', () => {
     for (const url of ['https://auth.example/x', 'https://auth.example/?y=1']) {
       const problems = problemsOf({ ...minimal, ADAPTER_PUBLIC_URL: url })
