@@ -31,7 +31,8 @@ export function buildOidcConfig(
       'must include "openid", else the provider sends no ID token',
     )
   }
-  if (authMethod !== 'none' && authMethod !== 'auto' && !clientSecret) {
+  // An auth method the loader refused is undefined here: its own problem is already listed.
+  if (authMethod !== undefined && authMethod !== 'none' && authMethod !== 'auto' && !clientSecret) {
     problems.add(
       'OIDC_CLIENT_SECRET',
       `is required with OIDC_CLIENT_AUTH_METHOD=${authMethod}; set it, or use "none" for a public client`,

@@ -193,6 +193,16 @@ filemode = w
     assert.ok(settings.includes('JWT_APP_SECRET'), settings.join(', '))
   })
 
+  it('names a bad OIDC_CLIENT_AUTH_METHOD once, without a knock-on problem about the secret', () => {
+    const { OIDC_CLIENT_SECRET: _unset, ...withoutSecret } = minimal
+    const problems = problemsOf({ ...withoutSecret, OIDC_CLIENT_AUTH_METHOD: 'bogus' })
+    assert.deepEqual(
+      problems.map((p) => p.setting),
+      ['OIDC_CLIENT_AUTH_METHOD'],
+    )
+    assert.ok(!problems.some((p) => p.message.includes('undefined')))
+  })
+
   it('refuses an adapter public URL with a path or query: the login cookie lives at /oidc/', () => {
     for (const url of ['https://auth.example/x', 'https://auth.example/?y=1']) {
       const problems = problemsOf({ ...minimal, ADAPTER_PUBLIC_URL: url })
