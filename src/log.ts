@@ -1,3 +1,6 @@
+import { closeSync, mkdirSync, openSync } from 'node:fs'
+import { dirname } from 'node:path'
+
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino'
 
 import { isAppError } from './errors.js'
@@ -106,6 +109,7 @@ export function resolveLogFormat(
 export async function createLogger(
   settings: LogSettings,
 ): Promise<{ logger: Logger; reopen: () => void }> {
+  if (settings.file) assertLogFileWritable(settings.file)
   const destination: DestinationStream & { reopen?: () => void } = settings.file
     ? pino.destination({ dest: settings.file, append: settings.fileMode === 'a', mkdir: true })
     : pino.destination(1)
@@ -121,5 +125,21 @@ export async function createLogger(
   return {
     logger: pino(buildLoggerOptions(settings), stream),
     reopen: () => destination.reopen?.(),
+  }
+}
+
+/**
+ * Opens LOG_FILE once, creating its directory as pino does, so a path that cannot be written
+ * stops start-up with the setting named, instead of an unhandled stream error later.
+ */
+export function assertLogFileWritable(file: string): void {
+  try {
+    mkdirSync(dirname(file), { recursive: true })
+    closeSync(openSync(file, 'a'))
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error'
+    throw new Error(
+      `LOG_FILE: cannot open "${file}" for writing (${code}); name a file in a directory the service can write, or unset LOG_FILE to log to stdout`,
+    )
   }
 }

@@ -4,6 +4,7 @@ import { pino } from 'pino'
 
 import type { Config } from '../config/index.js'
 import { isAppError } from '../errors.js'
+import { assertLogFileWritable } from '../log.js'
 import { assertProsodyAccepts, buildJitsiClaims, signJitsiToken } from '../jitsi/token.js'
 import { OidcProvider } from '../oidc/provider.js'
 
@@ -54,6 +55,7 @@ export async function runCheck(
     })
   }
 
+  if (config.logging.file) lines.push(checkLogFile(config.logging.file))
   lines.push(await checkProvider(config))
   lines.push(await checkSampleToken(config))
   const files = buildJitsiFiles(config).map((file) => fillJitsiFile(file))
@@ -71,6 +73,15 @@ Tokens carry sub "${config.token.subject}" (tenant rooms: the lower-cased tenant
 verification on, that must be the XMPP domain (Debian: the Jitsi host; docker: meet.jitsi).
 `)
   return lines.every((line) => line.ok) ? 0 : 1
+}
+
+function checkLogFile(file: string): CheckLine {
+  try {
+    assertLogFileWritable(file)
+    return { ok: true, text: `log file ${file} is writable` }
+  } catch (error) {
+    return { ok: false, text: (error as Error).message }
+  }
 }
 
 async function checkProvider(config: Config): Promise<CheckLine> {

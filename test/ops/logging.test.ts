@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
-import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
@@ -170,6 +170,24 @@ describe('serve as a process', () => {
     const text = cli.stdout().replace(/\x1b\[[0-9;]*m/g, '')
     assert.match(text, /^\[[\d:.]+\] INFO: identity provider ready\r?$/m)
     assert.doesNotMatch(text, /^\{"level"/m)
+  })
+
+  it('refuses to start with a LOG_FILE it cannot write, naming the setting, without a stack', async () => {
+    const blocker = join(dir, 'a-file')
+    writeFileSync(blocker, '')
+    const logFile = join(blocker, 'adapter.log')
+    const cli = spawnCli(
+      process.execPath,
+      [mainJs, 'serve'],
+      buildServeEnv(idp.issuer, { LOG_FILE: logFile }),
+    )
+    const [code] = (await once(cli.child, 'exit')) as [number | null]
+    assert.equal(code, 1)
+    assert.match(
+      cli.stderr(),
+      /LOG_FILE: cannot open ".*adapter\.log" for writing \((EEXIST|ENOTDIR)\)/,
+    )
+    assert.doesNotMatch(cli.stderr(), /^\s+at /m)
   })
 
   it('reopens LOG_FILE on SIGHUP, so logrotate can move the file away', async () => {
