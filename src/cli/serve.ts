@@ -46,13 +46,29 @@ export async function startService(options: ServeOptions): Promise<RunningServic
     options.providerHooks ?? metrics?.providerHooks,
   )
   const app = await buildApp({ config, provider, logger, ...(counters ? { counters } : {}) })
-  const url = await app.listen({ host: config.server.host, port: config.server.port })
+  let url: string
+  try {
+    url = await app.listen({ host: config.server.host, port: config.server.port })
+  } catch (error) {
+    await app.close()
+    throw listenError(error, 'HOST/PORT', config.server.host, config.server.port)
+  }
   let metricsListener: MetricsListener | undefined
   if (metrics) {
-    metricsListener = await metricsModule!.startMetricsListener(metrics.registry, {
-      host: config.metrics.host,
-      port: config.metrics.port!,
-    })
+    try {
+      metricsListener = await metricsModule!.startMetricsListener(metrics.registry, {
+        host: config.metrics.host,
+        port: config.metrics.port!,
+      })
+    } catch (error) {
+      await app.close()
+      throw listenError(
+        error,
+        'METRICS_HOST/METRICS_PORT',
+        config.metrics.host,
+        config.metrics.port!,
+      )
+    }
     logger.info(
       { event: 'metrics.listening', url: metricsListener.url },
       `metrics at ${metricsListener.url}`,
@@ -97,4 +113,22 @@ function logStartup(config: Config, logger: Logger): void {
     },
     `register ${config.jitsi.redirectUri} at the provider; set config.tokenAuthUrl = '${adapter}oidc/auth?state={state}' in Jitsi; nginx must forward location /oidc/ to this service`,
   )
+}
+
+/** A listener that cannot open names the settings to change, not only the system's code. */
+function listenError(error: unknown, settings: string, host: string, port: number): Error {
+  const code = (error as NodeJS.ErrnoException).code ?? 'error'
+  const hint =
+    code === 'EADDRINUSE'
+      ? 'another process listens there; stop it or choose another port'
+      : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
+        ? 'the host name does not resolve; use an address such as 127.0.0.1 or 0.0.0.0'
+        : code === 'EADDRNOTAVAIL'
+          ? 'this machine has no such address; use one of its addresses, 127.0.0.1 or 0.0.0.0'
+          : code === 'EACCES'
+            ? 'ports below 1024 need privileges; use a higher port behind nginx'
+            : 'check the address and port'
+  return new Error(`${settings}: cannot listen on ${host}:${port} (${code}): ${hint}`, {
+    cause: error,
+  })
 }

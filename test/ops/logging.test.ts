@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
+import { createServer, type AddressInfo } from 'node:net'
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -188,6 +189,33 @@ describe('serve as a process', () => {
       /LOG_FILE: cannot open ".*adapter\.log" for writing \((EEXIST|ENOTDIR)\)/,
     )
     assert.doesNotMatch(cli.stderr(), /^\s+at /m)
+  })
+
+  it('names HOST/PORT when it cannot listen: a port in use, a host that does not resolve', async () => {
+    const busy = createServer().listen(0, '127.0.0.1')
+    await once(busy, 'listening')
+    const { port } = busy.address() as AddressInfo
+    const cases: Array<{ env: Record<string, string>; expected: RegExp }> = [
+      {
+        env: { PORT: String(port) },
+        expected: /HOST\/PORT: cannot listen on 127\.0\.0\.1:\d+ \(EADDRINUSE\)/,
+      },
+      {
+        env: { HOST: 'no-such-host.invalid' },
+        expected: /HOST\/PORT: cannot listen on no-such-host\.invalid:0 \((ENOTFOUND|EAI_AGAIN)\)/,
+      },
+    ]
+    try {
+      for (const { env, expected } of cases) {
+        const cli = spawnCli(process.execPath, [mainJs, 'serve'], buildServeEnv(idp.issuer, env))
+        const [code] = (await once(cli.child, 'exit')) as [number | null]
+        assert.equal(code, 1)
+        assert.match(cli.stderr(), expected)
+        assert.doesNotMatch(cli.stderr(), /^\s+at /m)
+      }
+    } finally {
+      busy.close()
+    }
   })
 
   it('reopens LOG_FILE on SIGHUP, so logrotate can move the file away', async () => {
