@@ -35,18 +35,20 @@ export function toAppError(
   }
 
   if (error instanceof client.ResponseBodyError) {
+    // At the callback step an error body can only come from the token request.
+    const endpoint = step === 'callback' ? 'token' : step
     const code = safeCode(error.error)
     if (error.status >= 500)
       return new AppError('ERR_OIDC_PROVIDER_BAD_RESPONSE', {
-        detail: `${step} endpoint answered ${error.status} ${code}`,
+        detail: `${endpoint} endpoint answered ${error.status} ${code}`,
       })
     if (code === 'invalid_client' || code === 'unauthorized_client') {
       return new AppError('ERR_OIDC_CLIENT_REJECTED', {
-        detail: `${step} endpoint answered ${code}: check OIDC_CLIENT_ID, OIDC_CLIENT_SECRET and OIDC_CLIENT_AUTH_METHOD`,
+        detail: `${endpoint} endpoint answered ${code}: check OIDC_CLIENT_ID, OIDC_CLIENT_SECRET and OIDC_CLIENT_AUTH_METHOD`,
       })
     }
     return new AppError('ERR_OIDC_CODE_REJECTED', {
-      detail: `${step} endpoint answered ${error.status} ${code}`,
+      detail: `${endpoint} endpoint answered ${error.status} ${code}`,
     })
   }
 

@@ -147,6 +147,13 @@ describe('login against a real OpenID provider', () => {
     const replay = await get(callbackUrl, saved)
     assert.equal(replay.status, 400)
     assert.match(await replay.text(), /ERR_OIDC_CODE_REJECTED/)
+    // The admin's log names the endpoint that refused: the token endpoint, not "callback".
+    assert.ok(
+      rig.adapter.logs.some((line) =>
+        /"event":"auth\.(failure|error)".*token endpoint answered 400 invalid_grant/.test(line),
+      ),
+      'no log line naming the token endpoint',
+    )
   })
 
   it('refuses a callback whose state does not match the browser transaction', async () => {
