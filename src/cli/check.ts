@@ -56,7 +56,7 @@ export async function runCheck(
   }
 
   if (config.logging.file) lines.push(checkLogFile(config.logging.file))
-  lines.push(await checkProvider(config))
+  lines.push(...(await checkProvider(config)))
   lines.push(await checkSampleToken(config))
   const files = buildJitsiFiles(config).map((file) => fillJitsiFile(file))
   for (const file of files) if (!file.ok) lines.push(file)
@@ -84,11 +84,22 @@ function checkLogFile(file: string): CheckLine {
   }
 }
 
-async function checkProvider(config: Config): Promise<CheckLine> {
-  const provider = new OidcProvider(config.oidc, pino({ level: 'silent' }))
+async function checkProvider(config: Config): Promise<CheckLine[]> {
+  // What serve would warn about once it meets the provider (scopes it does not list, ...).
+  const warnings: CheckLine[] = []
+  const collect = (line: string) => {
+    const { level, event, msg, scopes } = JSON.parse(line) as Record<string, unknown>
+    if (level !== 40 || event === 'oidc.unavailable') return
+    const detail = Array.isArray(scopes) ? `: ${scopes.join(', ')}` : ''
+    warnings.push({ ok: true, warn: true, text: `${String(msg)}${detail}` })
+  }
+  const provider = new OidcProvider(config.oidc, pino({ level: 'warn' }, { write: collect }))
   await provider.start()
   provider.stop()
+  return [describeProvider(provider), ...warnings]
+}
 
+function describeProvider(provider: OidcProvider): CheckLine {
   const status = provider.status
   if (status.state === 'ready') {
     const metadata = provider.requireConfiguration().serverMetadata()

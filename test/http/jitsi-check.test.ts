@@ -115,6 +115,19 @@ describe('the check command', () => {
     )
   })
 
+  it('warns, as serve does, about scopes the provider does not list (K14)', async () => {
+    const { code, stdout } = await runCheckCommand({
+      ...baseEnv,
+      OIDC_ISSUER_URL: idp.issuer,
+      OIDC_SCOPES: 'openid profile email no-such-scope',
+    })
+    assert.equal(code, 0)
+    assert.match(
+      stdout,
+      /^WARN OIDC_SCOPES names scopes the provider does not list.*: no-such-scope$/m,
+    )
+  })
+
   it('switches on the Prosody, Jicofo and docker lines a moderator rule needs', async () => {
     const plain = await runCheckCommand({ ...baseEnv, OIDC_ISSUER_URL: idp.issuer })
     assert.match(plain.stdout, /^#XMPP_MUC_MODULES=token_affiliation$/m)
