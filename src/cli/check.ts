@@ -216,7 +216,10 @@ export function buildJitsiFiles(config: Config): JitsiFile[] {
     {
       path: 'jitsi/docker/custom-meet.conf',
       heading: 'nginx, docker-jitsi-meet',
-      replacements: [['jitsi-oidc-adapter:8000', `jitsi-oidc-adapter:${config.server.port}`]],
+      replacements: [
+        ['listening on port 8000.', `listening on port ${config.server.port}.`],
+        ['jitsi-oidc-adapter:8000', `jitsi-oidc-adapter:${config.server.port}`],
+      ],
     },
   ]
 }

@@ -80,6 +80,7 @@ describe('the check command', () => {
     )
     assert.ok(stdout.includes(`jitsi/nginx/jitsi-oidc-http.conf ---\n${http}`))
     assert.match(stdout, /set \$jitsi_oidc_adapter http:\/\/jitsi-oidc-adapter:8123;/)
+    assert.match(stdout, /^# Docker network \(meet\.jitsi\), listening on port 8123\.$/m)
 
     for (const line of [
       '    app_id = "prosody_app"',
