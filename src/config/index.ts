@@ -165,6 +165,18 @@ function buildTokenConfig(
   if (!issuer) {
     problems.required('JWT_APP_ID', "is required: set it to Prosody's app_id (docker: JWT_APP_ID)")
   }
+  // Prosody compares `sub` with its XMPP domain: one host name, or "*" for any.
+  const subject = read.string('JWT_SUBJECT')
+  if (
+    subject !== undefined &&
+    subject !== '*' &&
+    !/^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(subject)
+  ) {
+    problems.add(
+      read.origin('JWT_SUBJECT'),
+      `must be one XMPP domain such as "meet.jitsi", or "*", got "${subject}"`,
+    )
+  }
   if (!secret || !issuer || !baseUrl) return undefined
 
   return {
@@ -172,7 +184,7 @@ function buildTokenConfig(
     algorithm: read.string('JWT_ALGORITHM') as TokenConfig['algorithm'],
     issuer,
     audience: read.string('JWT_AUDIENCE')!,
-    subject: read.string('JWT_SUBJECT') ?? baseUrl.hostname,
+    subject: subject ?? baseUrl.hostname,
     lifetimeSeconds: read.integer('JWT_LIFETIME_SECONDS'),
     notBeforeSkewSeconds: read.integer('JWT_NOT_BEFORE_SKEW_SECONDS'),
     roomScope: read.string('JWT_ROOM_SCOPE') as TokenConfig['roomScope'],

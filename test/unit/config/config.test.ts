@@ -203,6 +203,23 @@ filemode = w
     assert.ok(!problems.some((p) => p.message.includes('undefined')))
   })
 
+  it('refuses a JWT_SUBJECT that is not one XMPP domain or "*"', () => {
+    for (const subject of ['meet.jitsi,other', 'meet jitsi', 'https://meet.jitsi']) {
+      const problems = problemsOf({ ...minimal, JWT_SUBJECT: subject })
+      assert.deepEqual(
+        problems.map((p) => p.setting),
+        ['JWT_SUBJECT'],
+        subject,
+      )
+    }
+    for (const subject of ['meet.jitsi', '*', 'MEET.example-1.org']) {
+      assert.equal(
+        buildConfig({ env: { ...minimal, JWT_SUBJECT: subject } }).token.subject,
+        subject,
+      )
+    }
+  })
+
   it('refuses an adapter public URL with a path or query: the login cookie lives at /oidc/', () => {
     for (const url of ['https://auth.example/x', 'https://auth.example/?y=1']) {
       const problems = problemsOf({ ...minimal, ADAPTER_PUBLIC_URL: url })
