@@ -37,7 +37,7 @@ export interface LoginCounters {
 
 /**
  * Log lines say who and what, never with which credential: the IdP `sub` and issuer, the
- * room, the outcome and its code. Cancelling at the provider is an outcome, logged at info.
+ * room, the client's address (the proxy's, unless TRUST_PROXY names it), the outcome and its code. Cancelling at the provider is an outcome, logged at info.
  */
 export function buildLoginEvents(counters?: LoginCounters): LoginEvents {
   return {
@@ -72,6 +72,7 @@ export function buildLoginEvents(counters?: LoginCounters): LoginEvents {
           client: login.client,
           moderator: decision.moderator,
           rule: decision.reason,
+          ip: request.ip,
           durationMs: Math.round(durationMs),
         },
         'login succeeded',
@@ -80,7 +81,12 @@ export function buildLoginEvents(counters?: LoginCounters): LoginEvents {
     loginCancelled(request, login) {
       counters?.failed('ERR_OIDC_ACCESS_DENIED')
       request.log.info(
-        { event: 'auth.failure', code: 'ERR_OIDC_ACCESS_DENIED', room: login.roomSafe },
+        {
+          event: 'auth.failure',
+          code: 'ERR_OIDC_ACCESS_DENIED',
+          room: login.roomSafe,
+          ip: request.ip,
+        },
         'user cancelled at the provider',
       )
     },
@@ -95,6 +101,7 @@ export function buildLoginEvents(counters?: LoginCounters): LoginEvents {
         reason: isAppError(error) ? error.message : 'unexpected error',
         ...(who ? { iss: who.issuer, sub: who.subject } : {}),
         room: login?.roomSafe,
+        ip: request.ip,
         durationMs: Math.round(durationMs),
         ...(isAppError(error) ? {} : { err: error }),
       }

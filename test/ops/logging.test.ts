@@ -47,6 +47,7 @@ describe('log lines of one login', () => {
     assert.equal(line['room'], 'standup')
     assert.equal(line['client'], 'web')
     assert.equal(line['moderator'], true)
+    assert.equal(line['ip'], '127.0.0.1')
     assert.equal(typeof line['durationMs'], 'number')
     assert.ok((line['durationMs'] as number) >= 0)
     assert.equal(line['service'], 'jitsi-oidc-adapter')
