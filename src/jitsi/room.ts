@@ -67,15 +67,17 @@ export function validateRoomName(room: string): string {
   }
 
   const stripped = room.replace(JITSI_DROPPED_CHARS, '')
-  if (stripped === '' || ONLY_DOTS.test(stripped)) {
+  if (stripped === '') {
     throw new AppError('ERR_JITSI_ROOM_INVALID', { detail: 'room has no usable characters' })
   }
-  if (CONTROL_CHARS.test(decodeLeniently(stripped))) {
+  const decoded = decodeLeniently(stripped)
+  if (CONTROL_CHARS.test(decoded)) {
     throw new AppError('ERR_JITSI_ROOM_INVALID', { detail: 'room has control characters' })
   }
   // Prosody compares the decoded, NFKC-normalized name: `%2A`, `＊` (U+FF0A) and `﹡` all
-  // become the wildcard `*`, and `／` (U+FF0F) becomes `/`. Judge that form, not the one typed.
-  const normalized = decodeLeniently(stripped).normalize('NFKC')
+  // become the wildcard `*`, `／` (U+FF0F) becomes `/`, and `%2e%2e` becomes `..`. Judge that
+  // form, not the one typed.
+  const normalized = decoded.normalize('NFKC')
   if (normalized.includes('*')) {
     throw new AppError('ERR_JITSI_ROOM_INVALID', {
       detail: 'room holds "*" once decoded: a request cannot name the wildcard room',
