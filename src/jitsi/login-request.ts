@@ -141,7 +141,7 @@ function buildFromState(text: string, popup: boolean): LoginRequest {
   const claimedSafe = readStateString(state, 'roomSafe')
   if (claimedSafe !== undefined && claimedSafe !== roomSafe) {
     throw new AppError('ERR_JITSI_STATE_INVALID', {
-      detail: 'state "roomSafe" does not match its "room"',
+      detail: `state "roomSafe" does not match its "room": the room's backend-safe name is "${roomSafe}"`,
     })
   }
 

@@ -180,6 +180,17 @@ describe('parseLoginRequest with the state JSON of tokenAuthUrl', () => {
     })
   })
 
+  it('names the expected backend-safe name when the roomSafe of the state does not match', () => {
+    assert.throws(
+      () => parseState({ room: 'Caf%C3%A9', roomSafe: 'cafe' }),
+      (error: unknown) => {
+        assert.equal((error as { code: string }).code, 'ERR_JITSI_STATE_INVALID')
+        assert.match((error as Error).message, /backend-safe name is "caf%c3%a9"/)
+        return true
+      },
+    )
+  })
+
   it('refuses every room that becomes the wildcard or a path once decoded (K21)', () => {
     // Prosody sees the decoded, NFKC-normalized name: each of these would have minted a token
     // for every room, or a room named with a slash.
