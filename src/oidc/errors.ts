@@ -59,7 +59,13 @@ export function toAppError(
       detail: 'token response has no id_token: request the "openid" scope (OIDC_SCOPES)',
     })
   }
-  const detail = `${step}: ${message}${code ? ` (${code})` : ''}`
+  // oauth4webapi refetches the key set for an unknown `kid` at most once a minute, so a login
+  // right after a key rotation fails until then: say so, rather than leave the admin guessing.
+  const hint =
+    code === 'OAUTH_KEY_SELECTION_FAILED'
+      ? '; if the provider just rotated its keys, logins recover within 60 s, when the key set is fetched again'
+      : ''
+  const detail = `${step}: ${message}${code ? ` (${code})` : ''}${hint}`
   return new AppError(codeFor(code, step, message), { detail, cause: error })
 }
 

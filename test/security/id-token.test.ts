@@ -197,6 +197,11 @@ describe('signing key rotation', () => {
       // A fresh cache is not refetched: an attacker cannot make every callback hit the JWKS.
       assertRefused(await loginAt(rig), 'ERR_OIDC_ID_TOKEN_INVALID')
       assert.equal(rig.provider.count('jwks'), 0)
+      // The admin's log says the refusal ends by itself within the minute.
+      assert.ok(
+        rig.adapter.logs.some((line) => line.includes('logins recover within 60 s')),
+        'no rotation hint in the log',
+      )
 
       await withClockAhead(61, async () => {
         rig.provider.behave({ signWith: 'rotated' })
