@@ -51,8 +51,9 @@ export function buildProviderFetch(options: ProviderFetchOptions): ProviderFetch
   }
 
   return async (url, init) => {
-    const target = new URL(internal ? rewriteOrigin(url, options.publicOrigin, internal) : url)
-    const endpoint = new URL(url).pathname
+    const requested = new URL(url)
+    const target = internal ? rewriteOrigin(requested, options.publicOrigin, internal) : requested
+    const endpoint = requested.pathname
     const where = `${target.origin}${endpoint}`
     init.signal?.throwIfAborted()
     // A timer cleared when the exchange ends, not `AbortSignal.timeout()`: that one stays
@@ -248,11 +249,10 @@ function timeoutError(where: string, seconds: number, cause: unknown): AppError 
   })
 }
 
-function rewriteOrigin(url: string, publicOrigin: string | undefined, internal: URL): string {
-  const parsed = new URL(url)
-  if (publicOrigin !== undefined && parsed.origin !== publicOrigin) return url
+function rewriteOrigin(url: URL, publicOrigin: string | undefined, internal: URL): URL {
+  if (publicOrigin !== undefined && url.origin !== publicOrigin) return url
   const prefix = internal.pathname.replace(/\/$/, '')
-  return `${internal.origin}${prefix}${parsed.pathname}${parsed.search}`
+  return new URL(`${internal.origin}${prefix}${url.pathname}${url.search}`)
 }
 
 function describeNetworkError(error: unknown): string {
