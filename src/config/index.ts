@@ -94,7 +94,7 @@ function buildJitsiConfig(read: SettingReader, problems: ConfigProblems): JitsiC
   }
 
   const baseUrl = new URL(base)
-  if (baseUrl.search || baseUrl.hash || baseUrl.username || baseUrl.password) {
+  if (hasQueryOrCredentials(baseUrl)) {
     problems.add(
       read.origin('JITSI_BASE_URL'),
       `must be a plain site URL without query, fragment or credentials, got "${maskUrlCredentials(base)}"`,
@@ -113,13 +113,10 @@ function buildJitsiConfig(read: SettingReader, problems: ConfigProblems): JitsiC
   const adapterPublicUrl = new URL(publicText ?? baseUrl.origin)
   // Routes and the login cookie's Path are /oidc/ at the root: under a prefix the browser
   // would not send the cookie back to the callback, and every login would fail.
-  const extra =
-    adapterPublicUrl.pathname !== '/' ||
-    adapterPublicUrl.search ||
-    adapterPublicUrl.hash ||
-    adapterPublicUrl.username ||
-    adapterPublicUrl.password
-  if (publicText && extra) {
+  if (
+    publicText &&
+    (adapterPublicUrl.pathname !== '/' || hasQueryOrCredentials(adapterPublicUrl))
+  ) {
     problems.add(
       read.origin('ADAPTER_PUBLIC_URL'),
       `must be an origin without path, query or credentials (e.g. "${adapterPublicUrl.origin}"), got "${maskUrlCredentials(publicText)}"; the adapter serves /oidc/ at the root of its host`,
@@ -135,6 +132,11 @@ function buildJitsiConfig(read: SettingReader, problems: ConfigProblems): JitsiC
     appAutoReturn: read.boolean('JITSI_APP_AUTO_RETURN'),
     cancelReturnsToRoom: read.boolean('JITSI_CANCEL_RETURNS_TO_ROOM'),
   }
+}
+
+/** A query, a fragment or credentials: parts a site or origin URL setting must not carry. */
+function hasQueryOrCredentials(url: URL): boolean {
+  return Boolean(url.search || url.hash || url.username || url.password)
 }
 
 function buildTokenConfig(
