@@ -46,29 +46,22 @@ export async function startService(options: ServeOptions): Promise<RunningServic
     options.providerHooks ?? metrics?.providerHooks,
   )
   const app = await buildApp({ config, provider, logger, ...(counters ? { counters } : {}) })
-  let url: string
-  try {
-    url = await app.listen({ host: config.server.host, port: config.server.port })
-  } catch (error) {
-    await app.close()
-    throw listenError(error, 'HOST/PORT', config.server.host, config.server.port)
-  }
+  const { host, port } = config.server
+  const url = await openOrExplain(() => app.listen({ host, port }), app, 'HOST/PORT', host, port)
   let metricsListener: MetricsListener | undefined
   if (metrics) {
-    try {
-      metricsListener = await metricsModule!.startMetricsListener(metrics.registry, {
-        host: config.metrics.host,
-        port: config.metrics.port!,
-      })
-    } catch (error) {
-      await app.close()
-      throw listenError(
-        error,
-        'METRICS_HOST/METRICS_PORT',
-        config.metrics.host,
-        config.metrics.port!,
-      )
-    }
+    const { host: metricsHost, port: metricsPort } = config.metrics
+    metricsListener = await openOrExplain(
+      () =>
+        metricsModule!.startMetricsListener(metrics.registry, {
+          host: metricsHost,
+          port: metricsPort!,
+        }),
+      app,
+      'METRICS_HOST/METRICS_PORT',
+      metricsHost,
+      metricsPort!,
+    )
     logger.info(
       { event: 'metrics.listening', url: metricsListener.url },
       `metrics at ${metricsListener.url}`,
@@ -115,7 +108,25 @@ function logStartup(config: Config, logger: Logger): void {
   )
 }
 
-/** A listener that cannot open names the settings to change, not only the system's code. */
+/**
+ * Opens a listener; if it cannot open, closes the app and fails naming the settings to change,
+ * not only the system's code.
+ */
+async function openOrExplain<T>(
+  open: () => Promise<T>,
+  app: { close(): Promise<unknown> },
+  settings: string,
+  host: string,
+  port: number,
+): Promise<T> {
+  try {
+    return await open()
+  } catch (error) {
+    await app.close()
+    throw listenError(error, settings, host, port)
+  }
+}
+
 function listenError(error: unknown, settings: string, host: string, port: number): Error {
   const code = (error as NodeJS.ErrnoException).code ?? 'error'
   const hint =
