@@ -12,7 +12,8 @@
 // (extra node flags for the adapter, e.g. --cpu-prof), BENCH_LOAD_NODE_ARGS (the same for the
 // stub and the load generator), BENCH_LOG_LEVEL (adapter, default info), BENCH_KEEP_LOGS=1,
 // BENCH_TARGET_ENV (extra environment for the adapter), BENCH_OPEN_RATE (fixed open-loop rate),
-// BENCH_BASELINE_DIR (another built checkout, run side by side as target "baseline").
+// BENCH_BASELINE_DIR (another built checkout, run side by side as target "baseline"),
+// BENCH_BASELINE_NODE_ARGS (the baseline's node flags, if not BENCH_TARGET_NODE_ARGS).
 import { closeSync, createReadStream, existsSync, mkdirSync, openSync } from 'node:fs'
 import { rmSync, writeFileSync } from 'node:fs'
 import { cpus, release, tmpdir } from 'node:os'
@@ -47,6 +48,9 @@ const settings = {
   // Another built checkout of the adapter (e.g. `git worktree add /tmp/base main`, then
   // `npm ci && npm run build` there), run as target "baseline" through the same phases.
   baselineDir: process.env.BENCH_BASELINE_DIR ?? null,
+  // Node flags for the baseline instead of BENCH_TARGET_NODE_ARGS: with BENCH_BASELINE_DIR=.
+  // this compares one build under two flag sets, side by side.
+  baselineNodeArgs: process.env.BENCH_BASELINE_NODE_ARGS?.split(' ').filter(Boolean) ?? null,
 }
 const secrets = {
   clientId: 'bench',
@@ -103,8 +107,11 @@ async function startTarget(name, stubUrl) {
   const logPath = join(logDir, `${name}.log`)
   const logFd = openSync(logPath, 'w')
   const entry = name === 'baseline' ? join(settings.baselineDir, adapterEntryPath) : adapterEntry
-  const args =
-    name === 'floor' ? [join(benchDir, 'floor.mjs')] : [...settings.targetNodeArgs, entry, 'serve']
+  const nodeArgs =
+    name === 'baseline' && settings.baselineNodeArgs
+      ? settings.baselineNodeArgs
+      : settings.targetNodeArgs
+  const args = name === 'floor' ? [join(benchDir, 'floor.mjs')] : [...nodeArgs, entry, 'serve']
   const env = {
     PATH: process.env.PATH,
     NODE_ENV: 'production',
