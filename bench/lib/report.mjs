@@ -83,9 +83,9 @@ export function buildTargetSection(name, result) {
   return lines.join('\n')
 }
 
-export function buildRatioTable(ratios) {
+export function buildRatioTable(ratios, other = 'floor') {
   return buildTable(
-    ['phase', 'logins/s adapter ÷ floor', 'login p99 adapter ÷ floor'],
+    ['phase', `logins/s adapter ÷ ${other}`, `login p99 adapter ÷ ${other}`],
     ratios.map((r) => [r.phase, fmt(r.throughput, 2), fmt(r.p99, 2)]),
   )
 }
@@ -183,7 +183,7 @@ export function buildMarkdown(output) {
   if (output.ratios.length)
     lines.push('### Adapter ÷ floor', '', buildRatioTable(output.ratios), '')
   if (output.baselineRatios?.length)
-    lines.push('### Adapter ÷ baseline', '', buildRatioTable(output.baselineRatios), '')
+    lines.push('### Adapter ÷ baseline', '', buildRatioTable(output.baselineRatios, 'baseline'), '')
   if (output.checks.length) lines.push('### Targets', '', buildChecksTable(output.checks), '')
   lines.push(
     `Stub: ${output.stubStats.token} token calls, ${output.stubStats.userinfo} userinfo calls, ${output.stubStats.errors} errors.`,
