@@ -295,6 +295,7 @@ function describeMachine() {
 }
 
 async function main() {
+  const startedAt = new Date().toISOString()
   startWatchdog()
   mkdirSync(logDir, { recursive: true })
   const pinnedSelf = proc.pinSelf(1)
@@ -329,7 +330,8 @@ async function main() {
     results.adapter && results.baseline ? report.buildRatios(results.adapter, results.baseline) : []
   const checks = results.adapter ? report.buildChecks(results.adapter, results.floor) : []
   const output = {
-    startedAt: new Date().toISOString(),
+    startedAt,
+    finishedAt: new Date().toISOString(),
     machine,
     settings,
     stubStats,
