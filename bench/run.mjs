@@ -203,7 +203,11 @@ async function benchmarkTargets(bench, names) {
     bench.targets[name].rssMb.idle = proc.readRssMb(bench.targets[name].child.pid)
 
   for (const name of names) {
-    await runTargetPhase(bench, name, 'warm-up', closed(8, 60_000, settings.firstLogins))
+    // The first logins run at the soak's concurrency, so that the two RSS readings differ in the
+    // number of logins only: V8 doubles its young generation (16 → 32 MB) within ~400 logins at
+    // c=64, but only around the 1,000th at c=8, so a reading after a c=8 warm-up misses it.
+    const first = closed(settings.soakConcurrency, 60_000, settings.firstLogins)
+    await runTargetPhase(bench, name, 'warm-up', first)
     await sleep(500)
     bench.targets[name].rssMb.afterFirst = proc.readRssMb(bench.targets[name].child.pid)
     // JIT tiering goes on well past the first thousand logins; measure a warm process.
