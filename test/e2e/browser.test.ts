@@ -272,4 +272,11 @@ describe('in Chromium, through nginx, at the provider login form', { skip: missi
     assert.match(log, /"GET \/oidc\/auth" 302 /)
     assert.doesNotMatch(log, /code=|state=|jwt|\?/)
   })
+
+  it("writes nothing to nginx's error log while the adapter is up", async () => {
+    // Workers run unprivileged, as on Debian; a log they cannot open lands here with the
+    // whole request line, authorization code included.
+    const log = await readFile(stack.errorLogPath, 'utf8')
+    assert.doesNotMatch(log, /\[(crit|alert|emerg|error)\]|code=/)
+  })
 })

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 
 import { startDevIdp, type DevIdp } from '../../demo/idp.js'
 import { startMeetingPage, type MeetingPage } from '../../demo/meeting.js'
@@ -47,6 +47,7 @@ export interface Stack {
   adapter: TestAdapter
   meeting: MeetingPage
   accessLogPath: string
+  errorLogPath: string
   close(): Promise<void>
 }
 
@@ -83,17 +84,17 @@ export async function startStack(): Promise<Stack> {
 
   const dir = await mkdtemp(join(tmpdir(), 'jitsi-oidc-nginx-'))
   await mkdir(join(dir, 'html'))
-  // Workers may run as another user than the test: let them write their log here.
-  await chmod(dir, 0o777)
+  // As Debian's /var/log/nginx: workers may enter but not write, so only nginx's master
+  // (root, when the tests run as root) can open the logs.
+  await chmod(dir, 0o755)
   const accessLogPath = join(dir, 'jitsi-oidc-access.log')
-  await writeFile(
-    join(dir, 'jitsi-oidc-http.conf'),
-    await buildHttpPart(adapterPort, accessLogPath),
-  )
+  const errorLogPath = join(dir, 'error.log')
+  await writeFile(join(dir, 'jitsi-oidc-http.conf'), await buildHttpPart(adapterPort))
+  await writeFile(join(dir, 'jitsi-oidc-location.conf'), await buildLocation(accessLogPath))
   const meetingUpstream = meeting.url.replace('http://', '')
   await writeFile(
     join(dir, 'nginx.conf'),
-    `${process.getuid?.() === 0 ? 'user root;\n' : ''}worker_processes 1;
+    `${process.getuid?.() === 0 ? 'user nobody nogroup;\n' : ''}worker_processes 1;
 events { worker_connections 256; }
 http {
     client_body_temp_path ${dir}/client_body;
@@ -110,7 +111,7 @@ http {
         root ${dir}/html;
         ssi on;
 
-        include ${shippedLocation};
+        include ${dir}/jitsi-oidc-location.conf;
 
         location = /body.html {
             alias ${shippedBody};
@@ -131,7 +132,7 @@ http {
     findNginx()!,
     [
       '-e',
-      join(dir, 'error.log'),
+      errorLogPath,
       '-c',
       join(dir, 'nginx.conf'),
       '-p',
@@ -151,6 +152,7 @@ http {
     adapter,
     meeting,
     accessLogPath,
+    errorLogPath,
     async close() {
       await stopNginx(nginx)
       await adapter.close()
@@ -160,14 +162,23 @@ http {
   }
 }
 
-/** The shipped http-level file with the two values an admin sets: the adapter port and log path. */
-async function buildHttpPart(adapterPort: number, accessLogPath: string): Promise<string> {
-  const shipped = await readFile(shippedHttp, 'utf8')
-  const filled = shipped
-    .replace('server 127.0.0.1:8000;', `server 127.0.0.1:${adapterPort};`)
-    .replace('default /var/log/nginx;', `default ${dirname(accessLogPath)};`)
-  if (filled.split('\n').filter((line, i) => line !== shipped.split('\n')[i]).length !== 2) {
-    throw new Error('jitsi/nginx/jitsi-oidc-http.conf changed shape: update the e2e stack')
+/** The shipped http-level file with the value an admin may change: the adapter port. */
+async function buildHttpPart(adapterPort: number): Promise<string> {
+  return fillShipped(shippedHttp, 'server 127.0.0.1:8000;', `server 127.0.0.1:${adapterPort};`)
+}
+
+/** The shipped location with its access log moved to the test's directory, nothing else. */
+async function buildLocation(accessLogPath: string): Promise<string> {
+  const shippedPath = '/var/log/nginx/jitsi-oidc-access.log'
+  return fillShipped(shippedLocation, shippedPath, accessLogPath)
+}
+
+/** A shipped file with exactly one line changed, or an error if the file changed shape. */
+async function fillShipped(path: string, from: string, to: string): Promise<string> {
+  const shipped = await readFile(path, 'utf8')
+  const filled = shipped.replace(from, to)
+  if (filled.split('\n').filter((line, i) => line !== shipped.split('\n')[i]).length !== 1) {
+    throw new Error(`${path} changed shape: update the e2e stack`)
   }
   return filled
 }
