@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import { pino } from 'pino'
 
 import type { Config } from '../config/index.js'
+import { describeLegacySetting } from '../config/legacy.js'
 import { isAppError } from '../errors.js'
 import { assertLogFileWritable } from '../log.js'
 import { assertProsodyAccepts, buildJitsiClaims, signJitsiToken } from '../jitsi/token.js'
@@ -40,12 +41,7 @@ export async function runCheck(
   const lines: CheckLine[] = [{ ok: true, text: 'configuration is valid' }]
   for (const warning of config.warnings) lines.push({ ok: true, warn: true, text: warning })
   for (const legacy of config.legacy) {
-    lines.push({
-      ok: true,
-      text: legacy.target
-        ? `legacy setting ${legacy.name} (${legacy.from}) is read as ${legacy.target}; rename it when convenient`
-        : `legacy setting ${legacy.name} (${legacy.from}): ${legacy.note}`,
-    })
+    lines.push({ ok: true, text: `legacy setting ${describeLegacySetting(legacy)}` })
   }
   if (config.jitsi.adapterPublicUrl.origin !== config.jitsi.baseUrl.origin) {
     lines.push({

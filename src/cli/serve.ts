@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 
 import type { Config } from '../config/index.js'
+import { describeLegacySetting } from '../config/legacy.js'
 import { buildApp } from '../http/app.js'
 import type { LoginCounters } from '../http/events.js'
 import type { Logger } from '../log.js'
@@ -84,10 +85,8 @@ export async function startService(options: ServeOptions): Promise<RunningServic
 function logStartup(config: Config, logger: Logger): void {
   for (const warning of config.warnings) logger.warn({ event: 'config.warning' }, warning)
   for (const legacy of config.legacy) {
-    const message = legacy.target
-      ? `${legacy.name} (from ${legacy.from}) is read as ${legacy.target}; rename it when convenient`
-      : `${legacy.name} (from ${legacy.from}): ${legacy.note}`
-    logger.info({ event: 'config.legacy', name: legacy.name, target: legacy.target }, message)
+    const fields = { event: 'config.legacy', name: legacy.name, target: legacy.target }
+    logger.info(fields, describeLegacySetting(legacy))
   }
 
   const adapter = config.jitsi.adapterPublicUrl.href

@@ -52,7 +52,7 @@ export function buildConfig(sources: ConfigSources): Config {
   const read = new SettingReader(loaded.values)
 
   const oidc = buildOidcConfig(read, problems, warnings)
-  const jitsi = buildJitsiConfig(read, problems)
+  const jitsi = buildJitsiConfig(read, problems, loaded)
   const token = buildTokenConfig(read, problems, jitsi?.baseUrl, loaded)
   const policy = buildPolicyConfig(read, problems, warnings)
   const metrics = buildMetricsConfig(read, problems)
@@ -83,7 +83,11 @@ export function buildConfig(sources: ConfigSources): Config {
   })
 }
 
-function buildJitsiConfig(read: SettingReader, problems: ConfigProblems): JitsiConfig | undefined {
+function buildJitsiConfig(
+  read: SettingReader,
+  problems: ConfigProblems,
+  loaded: LoadedSettings,
+): JitsiConfig | undefined {
   const base = read.string('JITSI_BASE_URL')
   if (!base) {
     problems.required(
@@ -123,10 +127,20 @@ function buildJitsiConfig(read: SettingReader, problems: ConfigProblems): JitsiC
     )
   }
 
+  // jitsi-contrib/jitsi-oidc-adapter took its callback at /oidc/tokenize, so its provider
+  // clients are registered with that redirect URI: its settings keep the registration working.
+  const fromContrib = loaded.legacy.some(
+    (name) => name.from === 'jitsi-contrib/jitsi-oidc-adapter' && name.target !== undefined,
+  )
+  const callbackPath =
+    fromContrib && read.origin('ADAPTER_CALLBACK_PATH') === 'default'
+      ? '/oidc/tokenize'
+      : read.string('ADAPTER_CALLBACK_PATH')!
+
   return {
     baseUrl,
     adapterPublicUrl,
-    redirectUri: new URL(read.string('ADAPTER_CALLBACK_PATH')!.slice(1), adapterPublicUrl).href,
+    redirectUri: new URL(callbackPath.slice(1), adapterPublicUrl).href,
     skipPrejoin: read.boolean('JITSI_SKIP_PREJOIN'),
     legacyPrejoinFlag: read.boolean('JITSI_LEGACY_PREJOIN_FLAG'),
     appAutoReturn: read.boolean('JITSI_APP_AUTO_RETURN'),

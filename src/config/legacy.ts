@@ -15,6 +15,28 @@ export interface LegacyName {
   secret?: boolean
 }
 
+/** A legacy name found in the environment, as the start-up log and `check` report it. */
+export interface LegacySetting {
+  /** As set: the name, or `<name>_FILE`. */
+  name: string
+  from: LegacyName['from']
+  /** Our setting it is read as; absent when it has no effect here. */
+  target?: string
+  /** The current name is set too and wins, so this one is read as nothing. */
+  overridden?: boolean
+  note?: string
+}
+
+/** What became of a legacy name, and what to do about it, in one line. */
+export function describeLegacySetting(legacy: LegacySetting): string {
+  const name = `${legacy.name} (from ${legacy.from})`
+  if (legacy.overridden) {
+    return `${name} is ignored: ${legacy.target} is set too and wins; remove ${legacy.name}`
+  }
+  if (legacy.target) return `${name} is read as ${legacy.target}; rename it when convenient`
+  return `${name}: ${legacy.note}`
+}
+
 const isAddressLiteral = (value: string): string | undefined =>
   /^(\d{1,3}(\.\d{1,3}){3}|localhost|::1?|\[[0-9a-f:]+\])$/i.test(value) ? value : undefined
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 
 import { parseIni } from './ini.js'
-import { legacyNames } from './legacy.js'
+import { legacyNames, type LegacySetting } from './legacy.js'
 import type { ResolvedSetting, SettingSpec, SettingValue } from './schema.js'
 
 /** One thing wrong with the configuration: which setting, and what to do about it. */
@@ -44,7 +44,7 @@ export interface ConfigSources {
 export interface LoadedSettings {
   values: ReadonlyMap<string, ResolvedSetting>
   /** Legacy names that were mapped, for the start-up log and `check`. */
-  legacy: Array<{ name: string; from: string; target?: string; note?: string }>
+  legacy: LegacySetting[]
 }
 
 const pythonLogLevels: Record<string, string> = {
@@ -125,10 +125,14 @@ function readLegacyValues(env: NodeJS.ProcessEnv, problems: ConfigProblems) {
 
     const converted = legacy.convert ? legacy.convert(text.trim()) : text
     const used = legacy.target !== undefined && converted !== undefined
+    // The current name, set too, wins: the legacy one is then read as nothing.
+    const overridden =
+      used && (nonEmpty(env[legacy.target!]) || nonEmpty(env[`${legacy.target!}_FILE`]))
     mapped.push({
       name: nonEmpty(env[legacy.name]) ? legacy.name : fileName,
       from: legacy.from,
       ...(used ? { target: legacy.target } : {}),
+      ...(overridden ? { overridden: true } : {}),
       ...(legacy.note ? { note: legacy.note } : {}),
     })
     if (used && !values.has(legacy.target!)) {

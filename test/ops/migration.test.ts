@@ -123,6 +123,51 @@ describe('a jitsi-contrib/jitsi-oidc-adapter environment', () => {
     assert.equal(config.jitsi.appAutoReturn, true)
   })
 
+  it("keeps the provider's registration: the callback stays at /oidc/tokenize", () => {
+    const env = { ...contribEnv, JITSI_BASE_URL: 'https://meet.example.com' }
+    assert.equal(buildConfig({ env }).jitsi.redirectUri, 'https://meet.example.com/oidc/tokenize')
+    // A path the admin sets still wins.
+    assert.equal(
+      buildConfig({ env: { ...env, ADAPTER_CALLBACK_PATH: '/oidc/redirect' } }).jitsi.redirectUri,
+      'https://meet.example.com/oidc/redirect',
+    )
+    // A shell's HOSTNAME alone is no sign of the old adapter.
+    const shellOnly = {
+      OIDC_ISSUER_URL: contribEnv.OIDC_ISSUER_URL,
+      OIDC_CLIENT_ID: contribEnv.OIDC_CLIENT_ID,
+      OIDC_CLIENT_SECRET: contribEnv.OIDC_CLIENT_SECRET,
+      JWT_APP_ID: contribEnv.JWT_APP_ID,
+      JWT_APP_SECRET: contribEnv.JWT_APP_SECRET,
+      JITSI_BASE_URL: 'https://meet.example.com',
+      HOSTNAME: 'jitsi-host-01',
+    }
+    assert.equal(
+      buildConfig({ env: shellOnly }).jitsi.redirectUri,
+      'https://meet.example.com/oidc/redirect',
+    )
+  })
+
+  it('says a legacy name is ignored when its current name is set too', async () => {
+    const issuer = await unreachableIssuer()
+    const config = buildConfig({
+      env: {
+        ...contribEnv,
+        OIDC_ISSUER_URL: issuer,
+        JITSI_BASE_URL: 'https://meet.example.com',
+        JWT_LIFETIME_SECONDS: '7200',
+        HOSTNAME: '127.0.0.1',
+        PORT: '0',
+      },
+    })
+    assert.equal(config.token.lifetimeSeconds, 7200)
+    const expected =
+      'JWT_EXP_SECOND (from jitsi-contrib/jitsi-oidc-adapter) is ignored: JWT_LIFETIME_SECONDS is set too and wins; remove JWT_EXP_SECOND'
+    const lines = (await collectStartupLines(config)).filter((l) => l['event'] === 'config.legacy')
+    assert.ok(lines.some((line) => line['msg'] === expected))
+    const check = await collectCheckLines(config)
+    assert.ok(check.includes(`ok   legacy setting ${expected}`))
+  })
+
   it('logs one line per legacy name with the name to use now, and check prints them too', async () => {
     const issuer = await unreachableIssuer()
     const config = buildConfig({
@@ -151,7 +196,7 @@ describe('a jitsi-contrib/jitsi-oidc-adapter environment', () => {
     assert.equal(check.length, 5)
     assert.equal(
       check[0],
-      'ok   legacy setting JWT_ALG (jitsi-contrib/jitsi-oidc-adapter) is read as JWT_ALGORITHM; rename it when convenient',
+      'ok   legacy setting JWT_ALG (from jitsi-contrib/jitsi-oidc-adapter) is read as JWT_ALGORITHM; rename it when convenient',
     )
   })
 })

@@ -27,7 +27,7 @@ export const jitsiSettings = defineSettings([
     values: ['/oidc/redirect', '/oidc/tokenize'],
     default: '/oidc/redirect',
     description:
-      'Callback path sent as `redirect_uri`: `/oidc/redirect` as the Python adapter registered, or `/oidc/tokenize` to keep a jitsi-contrib/jitsi-oidc-adapter registration. Both paths are always served.',
+      "Callback path sent as `redirect_uri`: `/oidc/redirect` as the Python adapter registered, or `/oidc/tokenize` as jitsi-contrib/jitsi-oidc-adapter registered. When unset and that adapter's settings are in use (`JWT_ALG`, `JWT_EXP_SECOND`, `AUTO_RETURN_TO_APP`, or `HOSTNAME` as an address), the default is `/oidc/tokenize`. Both paths are always served.",
   },
   {
     env: 'JITSI_SKIP_PREJOIN',
