@@ -121,6 +121,8 @@ function buildFallbackName(
   const full = [toText(claims.given_name), toText(claims.family_name)].filter(Boolean).join(' ')
   return (
     toText(claims.name) ??
+    // Not standard, but what the Python adapter read, so its providers send it.
+    toText(claims.displayName) ??
     (full || undefined) ??
     toText(claims.preferred_username) ??
     email?.slice(0, email.indexOf('@'))

@@ -60,7 +60,7 @@ export const policySettings = defineSettings([
   claimPathSetting(
     'CLAIM_NAME',
     'name',
-    '`name`, then `given_name family_name`, `preferred_username`, the email local part',
+    '`name`, then `displayName`, `given_name family_name`, `preferred_username`, the email local part',
     'Claim path of the display name, tried before the standard fallbacks.',
   ),
   claimPathSetting(

@@ -56,6 +56,19 @@ export const claimSets: readonly ClaimSet[] = [
     moderator: true,
   },
   {
+    behaviour: "uses displayName, the Python adapter's name claim, when there is no name",
+    claims: {
+      sub: 'u3b',
+      displayName: ' Py Display ',
+      given_name: 'Py',
+      preferred_username: 'py',
+      email: 'py@example.org',
+    },
+    user: { id: 'u3b', name: 'Py Display', email: 'py@example.org' },
+    allowed: true,
+    moderator: true,
+  },
+  {
     behaviour: 'uses the given name alone when there is no family name',
     claims: { sub: 'u4', given_name: ' Ana ' },
     user: { id: 'u4', name: 'Ana' },
