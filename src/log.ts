@@ -11,6 +11,8 @@ export interface LogSettings {
   level: string
   format: 'auto' | 'json' | 'pretty'
   file?: string
+  /** The name `file` was set under (`LOG_FILE` or an INI key), for messages. */
+  fileSetting?: string
   fileMode: 'a' | 'w'
 }
 
@@ -109,7 +111,7 @@ export function resolveLogFormat(
 export async function createLogger(
   settings: LogSettings,
 ): Promise<{ logger: Logger; reopen: () => void }> {
-  if (settings.file) assertLogFileWritable(settings.file)
+  if (settings.file) assertLogFileWritable(settings.file, settings.fileSetting)
   const destination: DestinationStream & { reopen?: () => void } = settings.file
     ? pino.destination({ dest: settings.file, append: settings.fileMode === 'a', mkdir: true })
     : pino.destination(1)
@@ -130,16 +132,17 @@ export async function createLogger(
 
 /**
  * Opens LOG_FILE once, creating its directory as pino does, so a path that cannot be written
- * stops start-up with the setting named, instead of an unhandled stream error later.
+ * stops start-up with the setting named as the admin wrote it (`setting`: `LOG_FILE`, or the
+ * INI key), instead of an unhandled stream error later.
  */
-export function assertLogFileWritable(file: string): void {
+export function assertLogFileWritable(file: string, setting = 'LOG_FILE'): void {
   try {
     mkdirSync(dirname(file), { recursive: true })
     closeSync(openSync(file, 'a'))
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'error'
     throw new Error(
-      `LOG_FILE: cannot open "${file}" for writing (${code}); name a file in a directory the service can write, or unset LOG_FILE to log to stdout`,
+      `${setting}: cannot open "${file}" for writing (${code}); name a file in a directory the service can write, or remove ${setting} to log to stdout`,
     )
   }
 }

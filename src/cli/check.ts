@@ -51,7 +51,7 @@ export async function runCheck(
     })
   }
 
-  if (config.logging.file) lines.push(checkLogFile(config.logging.file))
+  if (config.logging.file) lines.push(checkLogFile(config.logging.file, config.logging.fileSetting))
   lines.push(...(await checkProvider(config)))
   lines.push(await checkSampleToken(config))
   const files = buildJitsiFiles(config).map((file) => fillJitsiFile(file))
@@ -71,9 +71,9 @@ verification on, that must be the XMPP domain (Debian: the Jitsi host; docker: m
   return lines.every((line) => line.ok) ? 0 : 1
 }
 
-function checkLogFile(file: string): CheckLine {
+function checkLogFile(file: string, setting: string): CheckLine {
   try {
-    assertLogFileWritable(file)
+    assertLogFileWritable(file, setting)
     return { ok: true, text: `log file ${file} is writable` }
   } catch (error) {
     return { ok: false, text: (error as Error).message }

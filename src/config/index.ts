@@ -74,6 +74,7 @@ export function buildConfig(sources: ConfigSources): Config {
       level: read.string('LOG_LEVEL')!,
       format: read.string('LOG_FORMAT') as LoggingConfig['format'],
       ...optional('file', read.string('LOG_FILE')),
+      fileSetting: read.origin('LOG_FILE'),
       fileMode: read.string('LOG_FILE_MODE') as LoggingConfig['fileMode'],
     },
     metrics,
@@ -133,7 +134,7 @@ function buildJitsiConfig(
     (name) => name.from === 'jitsi-contrib/jitsi-oidc-adapter' && name.target !== undefined,
   )
   const callbackPath =
-    fromContrib && read.origin('ADAPTER_CALLBACK_PATH') === 'default'
+    fromContrib && read.isDefault('ADAPTER_CALLBACK_PATH')
       ? '/oidc/tokenize'
       : read.string('ADAPTER_CALLBACK_PATH')!
 

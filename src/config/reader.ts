@@ -30,9 +30,15 @@ export class SettingReader {
     return Array.isArray(value) ? value : []
   }
 
-  /** The name the admin used for this setting, for messages. */
+  /** The name the admin used for this setting, for messages; its own name when not set. */
   origin(env: string): string {
-    return this.values.get(env)?.origin ?? env
+    const resolved = this.values.get(env)
+    return resolved === undefined || resolved.source === 'default' ? env : resolved.origin
+  }
+
+  /** True when the setting has its default value because nobody set it. */
+  isDefault(env: string): boolean {
+    return this.values.get(env)?.source === 'default'
   }
 }
 

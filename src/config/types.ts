@@ -75,6 +75,8 @@ export interface LoggingConfig {
   level: string
   format: 'auto' | 'json' | 'pretty'
   file?: string
+  /** The name `file` was set under (`LOG_FILE` or an INI key), for messages. */
+  fileSetting: string
   fileMode: 'a' | 'w'
 }
 

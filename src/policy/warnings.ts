@@ -5,12 +5,14 @@ const knownFeatures = ['recording', 'livestreaming', 'transcription', 'outbound-
 
 /**
  * What the admin must know at start-up for these rules to do what they say. `scopes` is
- * OIDC_SCOPES as configured; left out, the scope check is skipped.
+ * OIDC_SCOPES as configured, `scopesName` the name it was set under (a legacy name or an INI
+ * key); without `scopes` the scope check is skipped.
  */
 export function buildPolicyWarnings(
   policy: PolicyConfig,
-  options: { scopes?: readonly string[] } = {},
+  options: { scopes?: readonly string[]; scopesName?: string } = {},
 ): string[] {
+  const scopesName = options.scopesName ?? 'OIDC_SCOPES'
   const warnings: string[] = []
   const hasRoomModerators = policy.rooms.some((rule) => rule.moderators !== undefined)
   const allMatchers = [
@@ -39,7 +41,7 @@ export function buildPolicyWarnings(
     allMatchers.some((matcher) => matcher.kind === 'group')
   ) {
     warnings.push(
-      `group rules are set, but OIDC_SCOPES (${options.scopes.join(' ')}) does not include "groups": many providers (Keycloak with a group mapper on that scope, Authentik, oidc-provider, ...) send the groups claim only for that scope or a mapper, and without it every group rule fails; add "groups" to OIDC_SCOPES or make sure the provider always sends the claim`,
+      `group rules are set, but ${scopesName} (${options.scopes.join(' ')}) does not include "groups": many providers (Keycloak with a group mapper on that scope, Authentik, oidc-provider, ...) send the groups claim only for that scope or a mapper, and without it every group rule fails; add "groups" to ${scopesName} or make sure the provider always sends the claim`,
     )
   }
   const unlisted = knownFeatures.filter(

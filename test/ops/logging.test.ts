@@ -192,6 +192,24 @@ describe('serve as a process', () => {
     assert.doesNotMatch(cli.stderr(), /^\s+at /m)
   })
 
+  it('names an INI-set log file by its INI key when it cannot be written', async () => {
+    const blocker = join(dir, 'another-file')
+    writeFileSync(blocker, '')
+    const conf = join(dir, 'app.conf')
+    writeFileSync(conf, `[logging]\nfilename = ${join(blocker, 'app.log')}\n`)
+    const cli = spawnCli(
+      process.execPath,
+      [mainJs, 'serve', '--config', conf],
+      buildServeEnv(idp.issuer),
+    )
+    const [code] = (await once(cli.child, 'exit')) as [number | null]
+    assert.equal(code, 1)
+    assert.match(
+      cli.stderr(),
+      /\[logging\] filename: cannot open ".*app\.log" for writing \((EEXIST|ENOTDIR)\); .* or remove \[logging\] filename to log to stdout/,
+    )
+  })
+
   it('names HOST/PORT when it cannot listen: a port in use, a host that does not resolve', async () => {
     const busy = createServer().listen(0, '127.0.0.1')
     await once(busy, 'listening')

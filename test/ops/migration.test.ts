@@ -80,6 +80,7 @@ describe("the Python adapter's app.conf", () => {
       level: 'info',
       format: 'auto',
       file: 'app.log',
+      fileSetting: '[logging] filename',
       fileMode: 'a',
     })
     assert.deepEqual(config.legacy, [])

@@ -253,7 +253,8 @@ export function buildPolicyConfig(
   }
   // OIDC_SCOPES has a default, so it is only missing when its own value was refused.
   const scopes = read.has('OIDC_SCOPES') ? read.list('OIDC_SCOPES') : undefined
-  warnings.push(...buildPolicyWarnings(policy, scopes === undefined ? {} : { scopes }))
+  const scopesName = read.origin('OIDC_SCOPES')
+  warnings.push(...buildPolicyWarnings(policy, scopes === undefined ? {} : { scopes, scopesName }))
   return policy
 }
 

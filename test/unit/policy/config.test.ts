@@ -172,6 +172,23 @@ describe('policy settings', () => {
     })
   }
 
+  it('names the scopes setting as the admin wrote it: a legacy name, an INI key', () => {
+    const legacy = loadPolicy({ SCOPES: 'openid profile', GROUP: 'staff' })
+    assert.ok(
+      legacy.warnings.some((warning) =>
+        warning.startsWith('group rules are set, but SCOPES (openid profile)'),
+      ),
+    )
+    assert.ok(legacy.warnings.some((warning) => warning.includes('add "groups" to SCOPES')))
+
+    const ini = loadPolicy({ ALLOWED_GROUPS: 'staff' }, '[oauth]\nscope = openid email\n')
+    assert.ok(
+      ini.warnings.some((warning) =>
+        warning.startsWith('group rules are set, but [oauth] scope (openid email)'),
+      ),
+    )
+  })
+
   it('does not warn about the groups scope when OIDC_SCOPES has it or no rule names a group', () => {
     const withScope = loadPolicy({ MODERATOR_GROUPS: 'moderators', OIDC_SCOPES: 'openid,groups' })
     const withoutGroupRules = loadPolicy({ MODERATOR_ROLES: 'host' })
