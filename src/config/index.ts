@@ -176,7 +176,7 @@ function buildTokenConfig(
   } else if (secret.length < 16) {
     problems.add(
       read.origin('JWT_APP_SECRET'),
-      `must be at least 16 characters, got a value of ${secret.length} characters; generate one with "openssl rand -hex 32"`,
+      `must be at least 16 characters, got a value of ${secret.length} characters; generate one with "openssl rand -hex 32" and give Prosody the same app_secret (docker: JWT_APP_SECRET)`,
     )
   }
   if (!issuer) {
