@@ -14,6 +14,8 @@ const UNPAIRED_SURROGATE = /[\ud800-\udfff]/u
 
 const MAX_ROOM_LENGTH = 256
 const MAX_TENANT_LENGTH = 64
+// The backend-safe name is the XMPP room's local part, which RFC 7622 caps at 1023 bytes.
+const MAX_BACKEND_SAFE_LENGTH = 1023
 
 const TENANT_SHAPE = /^(?:[\p{L}\p{N}\p{M}_-]|%[0-9a-f]{2})+$/iu
 const TENANT_DECODED_SHAPE = /^[\p{L}\p{N}\p{M}_-]+$/u
@@ -29,7 +31,8 @@ function decodeLeniently(text: string): string {
 /**
  * The room's backend-safe name: the form Prosody sees and the `room` claim must carry
  * (JITSI.md §4). `Café` and `Caf%C3%A9` both give `caf%c3%a9`. Throws ERR_JITSI_ROOM_INVALID for
- * text with an unpaired surrogate, which has no percent-encoded form.
+ * text with an unpaired surrogate, which has no percent-encoded form, and for a name longer
+ * than an XMPP room may be.
  */
 export function buildBackendSafeRoomName(room: string): string {
   if (UNPAIRED_SURROGATE.test(room)) {
@@ -37,8 +40,13 @@ export function buildBackendSafeRoomName(room: string): string {
   }
   const stripped = room.replace(JITSI_DROPPED_CHARS, '')
   const normalized = decodeLeniently(stripped).normalize('NFKC').toLowerCase()
-
-  return encodeURIComponent(normalized).toLowerCase()
+  const safe = encodeURIComponent(normalized).toLowerCase()
+  if (safe.length > MAX_BACKEND_SAFE_LENGTH) {
+    throw new AppError('ERR_JITSI_ROOM_INVALID', {
+      detail: `room's backend-safe name is over ${MAX_BACKEND_SAFE_LENGTH} bytes, XMPP's limit for a room`,
+    })
+  }
+  return safe
 }
 
 /**

@@ -46,6 +46,7 @@ export interface JitsiClaims {
 
 const MAX_TOKEN_BYTES = 4096
 const HASH_BY_ALGORITHM = { HS256: 'sha256', HS384: 'sha384', HS512: 'sha512' } as const
+const SIGNATURE_BYTES = { HS256: 32, HS384: 48, HS512: 64 } as const
 const BASE64URL = /^[A-Za-z0-9_-]+$/
 const USER_STRING_FIELDS = ['id', 'name', 'email', 'avatar', 'affiliation'] as const
 const USER_BOOLEAN_FIELDS = ['moderator', 'lobby_bypass', 'security_bypass'] as const
@@ -84,7 +85,7 @@ export function buildJitsiClaims(input: {
   const now = Math.floor(input.nowSeconds)
   const featureEntries = Object.entries(features ?? {})
 
-  return {
+  const claims: JitsiClaims = {
     iss: settings.issuer,
     aud: settings.audience,
     sub: buildSubject(settings, request.tenant),
@@ -99,6 +100,41 @@ export function buildJitsiClaims(input: {
       }),
     },
   }
+  fitUserToTokenLimit(claims, settings.algorithm)
+  return claims
+}
+
+/** The length of the compact token these claims sign into, without signing it. */
+function measureToken(claims: JitsiClaims, algorithm: JitsiAlgorithm): number {
+  const base64urlLength = (bytes: number) => Math.ceil((bytes * 4) / 3)
+  const header = Buffer.byteLength(JSON.stringify({ alg: algorithm, typ: 'JWT' }))
+  const payload = Buffer.byteLength(JSON.stringify(claims))
+  return (
+    base64urlLength(header) +
+    base64urlLength(payload) +
+    base64urlLength(SIGNATURE_BYTES[algorithm]) +
+    2
+  )
+}
+
+/**
+ * Keeps the token under Prosody's 4096 bytes when the provider's profile is large: leaves out
+ * the avatar, then shortens the name, then leaves out the email, only as far as needed. The
+ * rest is bounded before this (room 1023 characters, ids 255, tenant 64), so it always fits.
+ */
+function fitUserToTokenLimit(claims: JitsiClaims, algorithm: JitsiAlgorithm): void {
+  const user = claims.context.user
+  const fits = () => measureToken(claims, algorithm) < MAX_TOKEN_BYTES
+  if (fits()) return
+
+  delete user.avatar
+  let name = Array.from(user.name ?? '')
+  while (!fits() && name.length > 0) {
+    name = name.slice(0, name.length - Math.ceil(name.length / 8))
+    if (name.length > 0) user.name = name.join('').trimEnd()
+    else delete user.name
+  }
+  if (!fits()) delete user.email
 }
 
 // jose turns raw key bytes into a CryptoKey on every call; the secret is fixed for the

@@ -104,6 +104,7 @@ export async function completeAuthorization(
     })
   }
   if (claims) assertIssuedInThePast(claims, nowSeconds, config.clockToleranceSeconds)
+  if (claims) assertAuthorizedParty(claims, config.clientId)
   if (claims && tokens.id_token) assertAccessTokenHash(tokens.id_token, claims, tokens.access_token)
 
   const userinfo = needsUserinfo(config, claims, configuration)
@@ -132,6 +133,19 @@ function assertIssuedInThePast(
   if (typeof iat !== 'number' || iat > nowSeconds + toleranceSeconds) {
     throw new AppError('ERR_OIDC_ID_TOKEN_INVALID', {
       detail: `ID token "iat" is missing or more than ${toleranceSeconds}s in the future`,
+    })
+  }
+}
+
+/**
+ * OIDC Core §3.1.3.7: an `azp` names the party the token was issued to. openid-client checks
+ * it only when `aud` is a list; a single audience with another party's `azp` is refused too.
+ */
+function assertAuthorizedParty(claims: Record<string, unknown>, clientId: string): void {
+  const azp = claims['azp']
+  if (azp !== undefined && azp !== clientId) {
+    throw new AppError('ERR_OIDC_ID_TOKEN_INVALID', {
+      detail: 'ID token "azp" names another client',
     })
   }
 }

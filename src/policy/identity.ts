@@ -38,6 +38,10 @@ const ID_TOKEN_ONLY = ['iss', 'aud', 'azp', 'nonce', 'exp', 'iat', 'nbf', 'auth_
 const EMAIL_SHAPE = /^[^\s@]+@[^\s@]+$/
 const MAX_EMAIL_LENGTH = 254
 const MAX_AVATAR_URL_LENGTH = 2048
+// OIDC Core §2 caps `sub` at 255 ASCII characters; the user id in the token keeps that bound.
+const MAX_ID_LENGTH = 255
+// Longer is no display name; the token (4096 bytes at most) has room for this one.
+const MAX_NAME_LENGTH = 256
 
 /**
  * Merges userinfo into the ID token claims: userinfo wins, except for the claims that describe
@@ -80,11 +84,24 @@ export function buildIdentity(
   if (subject === undefined) {
     throw new AppError('ERR_OIDC_ID_TOKEN_INVALID', { detail: 'claims have no "sub"' })
   }
+  const id = toText(read(mapping.userId)) ?? subject
+  for (const [what, value] of [
+    ['"sub"', subject],
+    ['the user id', id],
+  ] as const) {
+    if (value.length > MAX_ID_LENGTH) {
+      throw new AppError('ERR_OIDC_ID_TOKEN_INVALID', {
+        detail: `${what} is ${value.length} characters long; OpenID Connect allows ${MAX_ID_LENGTH}`,
+      })
+    }
+  }
 
   const email = readEmail(read(mapping.email))
   const emailVerified = toBoolean(claims.email_verified)
-  const name =
-    (mapping.name ? toText(read(mapping.name)) : undefined) ?? buildFallbackName(claims, email)
+  const name = shorten(
+    (mapping.name ? toText(read(mapping.name)) : undefined) ?? buildFallbackName(claims, email),
+    MAX_NAME_LENGTH,
+  )
   const avatar =
     readAvatarUrl(read(mapping.avatar)) ??
     (mapping.gravatar && email && emailVerified !== false ? buildGravatarUrl(email) : undefined)
@@ -95,7 +112,7 @@ export function buildIdentity(
   return {
     issuer: context.issuer,
     subject,
-    id: toText(read(mapping.userId)) ?? subject,
+    id,
     ...(name === undefined ? {} : { name }),
     ...(email === undefined ? {} : { email }),
     ...(emailVerified === undefined ? {} : { emailVerified }),
@@ -112,6 +129,13 @@ export function buildIdentity(
 export function buildGravatarUrl(email: string): string {
   const hash = createHash('sha256').update(email.trim().toLowerCase()).digest('hex')
   return `https://www.gravatar.com/avatar/${hash}?d=identicon`
+}
+
+/** `text` cut to `max` code points (never inside a surrogate pair), trailing space trimmed. */
+function shorten(text: string | undefined, max: number): string | undefined {
+  if (text === undefined) return undefined
+  const points = Array.from(text)
+  return points.length <= max ? text : points.slice(0, max).join('').trimEnd()
 }
 
 function buildFallbackName(

@@ -100,6 +100,34 @@ describe('ID tokens from a misbehaving provider', () => {
     }
   })
 
+  it('refuses one audience with the azp of another client', async () => {
+    rig.provider.behave({ idTokenClaims: (claims) => ({ ...claims, azp: 'other' }) })
+    assertRefused(await loginAt(rig), 'ERR_OIDC_ID_TOKEN_INVALID')
+    rig.provider.behave({ idTokenClaims: (claims) => ({ ...claims, azp: 'jitsi-test' }) })
+    assertAccepted(await loginAt(rig))
+  })
+
+  it('refuses a sub longer than the 255 characters OpenID Connect allows', async () => {
+    rig.provider.behave({ idTokenClaims: (claims) => ({ ...claims, sub: 'u'.repeat(256) }) })
+    assertRefused(await loginAt(rig), 'ERR_OIDC_ID_TOKEN_INVALID')
+  })
+
+  it('shortens a huge display name so the token still fits Prosody', async () => {
+    rig.provider.behave({
+      idTokenClaims: (claims) => ({
+        ...claims,
+        name: 'Ä'.repeat(3000),
+        picture: `https://img.example/${'p'.repeat(2000)}.png`,
+      }),
+    })
+    const login = await loginAt(rig)
+    const payload = assertAccepted(login)
+    const user = (payload['context'] as { user: { name: string; avatar?: string } }).user
+    assert.equal(user.name, 'Ä'.repeat(256))
+    assert.equal(user.avatar, `https://img.example/${'p'.repeat(2000)}.png`)
+    assert.ok(tokenFromUrl(login.location!).length < 4096)
+  })
+
   it('accepts several audiences when azp is the client', async () => {
     rig.provider.behave({
       idTokenClaims: (claims) => ({ ...claims, aud: ['jitsi-test', 'other'], azp: 'jitsi-test' }),

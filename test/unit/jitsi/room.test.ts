@@ -37,6 +37,14 @@ describe('buildBackendSafeRoomName', () => {
   it('refuses a room with an unpaired surrogate', () => {
     assert.throws(() => buildBackendSafeRoomName('a\ud800b'), { code: 'ERR_JITSI_ROOM_INVALID' })
   })
+
+  it("refuses a room whose safe name is longer than XMPP's 1023 bytes for a room", () => {
+    // 113 CJK characters encode to 1017 bytes (%xx%xx%xx each), 114 to 1026.
+    assert.equal(buildBackendSafeRoomName('会'.repeat(113)).length, 1017)
+    assert.throws(() => buildBackendSafeRoomName('会'.repeat(114)), {
+      code: 'ERR_JITSI_ROOM_INVALID',
+    })
+  })
 })
 
 describe('validateRoomName', () => {

@@ -190,6 +190,55 @@ describe('buildJitsiClaims', () => {
   })
 })
 
+describe("the token's size", () => {
+  const huge = {
+    id: 'u'.repeat(255),
+    name: '名'.repeat(256),
+    email: `${'e'.repeat(240)}@example.org`,
+    avatar: `https://img.example/${'a'.repeat(2000)}`,
+    moderator: true,
+  }
+  // The longest room the room checks let through: 1023 bytes once encoded.
+  const longestRoom = buildBackendSafeRoomName('会'.repeat(113))
+
+  for (const algorithm of ['HS256', 'HS512'] as const) {
+    it(`stays under Prosody's 4096 bytes with every field at its limit (${algorithm})`, async () => {
+      const own = { ...settings, algorithm }
+      const claims = buildJitsiClaims({
+        request: { roomSafe: longestRoom, tenant: 't'.repeat(64) },
+        user: huge,
+        features: { recording: true, livestreaming: false, transcription: true },
+        settings: own,
+        nowSeconds: NOW,
+      })
+      const token = await signJitsiToken(claims, own)
+
+      assert.ok(token.length < 4096, String(token.length))
+      assertProsodyAccepts(token, {
+        settings: own,
+        roomSafe: longestRoom,
+        tenant: 't'.repeat(64),
+        nowSeconds: NOW,
+      })
+      // What gives way, in order: the picture, then as much of the name as needed.
+      assert.equal(claims.context.user.avatar, undefined)
+      assert.equal(claims.context.user.id, huge.id)
+    })
+  }
+
+  it('leaves a token that fits as it is', () => {
+    const claims = buildJitsiClaims({
+      request: { roomSafe: 'daily' },
+      user: { ...huge, name: '名'.repeat(100), avatar: `https://img.example/${'a'.repeat(1000)}` },
+      settings,
+      nowSeconds: NOW,
+    })
+    assert.equal(claims.context.user.avatar, `https://img.example/${'a'.repeat(1000)}`)
+    assert.equal(claims.context.user.name, '名'.repeat(100))
+    assert.equal(claims.context.user.email, huge.email)
+  })
+})
+
 describe('signJitsiToken', () => {
   for (const algorithm of ['HS256', 'HS384', 'HS512'] as const) {
     it(`signs with ${algorithm} and the header exactly {"alg","typ":"JWT"}`, async () => {
