@@ -86,16 +86,19 @@ export function toBoolean(value: unknown): boolean | undefined {
 
 /**
  * A group or role claim as a list of names. Accepts an array, one string, a comma-separated
- * string (when it has a comma) or a space-separated one, and an object map whose keys are the
- * names (Zitadel); a key whose value is `false` or `null` is not a member. Numbers become text.
+ * string, and an object map whose keys are the names (Zitadel); a key whose value is `false`
+ * or `null` is not a member. Numbers become text. A string is never split at spaces: group
+ * names have them ("Domain Admins"), and a part of a name must not match a rule.
  */
 export function toNameList(value: unknown): string[] {
   if (Array.isArray(value)) return value.flatMap((item) => toText(item) ?? [])
   if (typeof value === 'number') return toText(value) === undefined ? [] : [String(value)]
 
   if (typeof value === 'string') {
-    const parts = value.includes(',') ? value.split(',') : value.split(/\s+/)
-    return parts.map((part) => part.trim()).filter((part) => part !== '')
+    return value
+      .split(',')
+      .map((part) => part.trim())
+      .filter((part) => part !== '')
   }
 
   if (value !== null && typeof value === 'object') {

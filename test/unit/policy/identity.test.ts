@@ -117,7 +117,7 @@ describe('buildIdentity', () => {
       groups: [parseClaimPath('groups'), parseClaimPath('teams')],
     })
     const identity = buildIdentity(
-      { sub: 'u', groups: ['a', 'b'], teams: 'b c' },
+      { sub: 'u', groups: ['a', 'b'], teams: 'b, c' },
       twoPaths,
       context,
     )
@@ -181,7 +181,7 @@ describe('toNameList', () => {
     ['an array', ['a', 'b'], ['a', 'b']],
     ['one string', 'a', ['a']],
     ['a comma string', 'a, b c', ['a', 'b c']],
-    ['a space string', ' a  b ', ['a', 'b']],
+    ['a string with spaces as one name', ' Domain  Admins ', ['Domain  Admins']],
     ['a number', 7, ['7']],
     ['null', null, []],
     ['a boolean', true, []],
