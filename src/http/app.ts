@@ -56,6 +56,8 @@ function noSchemas(): never {
 
 /** Request ids from a proxy are kept only when short and plain, so they cannot forge log lines. */
 const safeRequestId = /^[A-Za-z0-9._:-]{1,64}$/
+/** The routes that answer HEAD as well as GET: they only report, they change nothing. */
+const probePaths = new Set(['/oidc/health', '/oidc/ready'])
 
 /**
  * Builds the HTTP app: every route lives under `/oidc/` so one nginx location serves it all,
@@ -75,6 +77,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return typeof header === 'string' && safeRequestId.test(header) ? header : randomUUID()
     },
     return503OnClosing: true,
+    // Only the probes answer HEAD (below): on a login route a HEAD would have the side effects
+    // of a GET (a login cookie, a redeemed code, a logout) with no page to show for them.
+    exposeHeadRoutes: false,
     // No route declares a schema (inputs are parsed by hand, see jitsi/login-request.ts), so
     // fastify's default compilers would only load ajv and fast-json-stringify at start-up.
     schemaController: {
@@ -128,9 +133,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   })
 
   // Names the service, so an admin can tell the adapter answered and not Jitsi's nginx (K30).
-  app.get('/oidc/health', async () => ({ status: 'ok', service: 'jitsi-oidc-adapter' }))
+  app.get('/oidc/health', { exposeHeadRoute: true }, async () => ({
+    status: 'ok',
+    service: 'jitsi-oidc-adapter',
+  }))
 
-  app.get('/oidc/ready', async (_request, reply) => {
+  app.get('/oidc/ready', { exposeHeadRoute: true }, async (_request, reply) => {
     const status = provider.status
     const ready = status.state === 'ready'
     return reply.status(ready ? 200 : 503).send({
@@ -158,12 +166,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     { href: config.jitsi.baseUrl.href, label: 'Back to the meeting site', primary: true },
   ]
 
-  // Every route is a GET (HEAD follows); other methods learn so instead of a 404.
+  // Every route is a GET (the probes also HEAD); other methods learn so instead of a 404.
   app.route({
-    method: ['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'],
+    method: ['HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'],
     url: '/oidc/*',
     handler: (request, reply) => {
-      reply.header('allow', 'GET, HEAD')
+      reply.header('allow', probePaths.has(stripQuery(request.url)!) ? 'GET, HEAD' : 'GET')
       return sendError(request, reply, new AppError('ERR_HTTP_METHOD_NOT_ALLOWED'), homeLinks)
     },
   })

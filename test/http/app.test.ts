@@ -90,11 +90,33 @@ describe('HTTP app with the provider unreachable', () => {
         headers: { accept: 'application/json' },
       })
       assert.equal(response.statusCode, 405, method)
-      assert.equal(response.headers['allow'], 'GET, HEAD')
+      assert.equal(response.headers['allow'], 'GET')
       assert.equal(
         (response.json() as { error: { code: string } }).error.code,
         'ERR_HTTP_METHOD_NOT_ALLOWED',
       )
+    }
+  })
+
+  it('refuses HEAD where a GET changes something, and answers it on the probes', async () => {
+    // A HEAD on the callback used to redeem the code and mint a token for nobody to see.
+    for (const url of [
+      '/oidc/auth?roomname=standup',
+      '/oidc/redirect?code=c&state=s',
+      '/oidc/tokenize',
+      '/oidc/logout',
+    ]) {
+      const response = await app.inject({ method: 'HEAD', url })
+      assert.equal(response.statusCode, 405, url)
+      assert.equal(response.headers['allow'], 'GET', url)
+      assert.equal(response.headers['set-cookie'], undefined, url)
+      assert.equal(response.headers['location'], undefined, url)
+    }
+    for (const url of ['/oidc/health', '/oidc/ready']) {
+      const response = await app.inject({ method: 'HEAD', url })
+      assert.ok(response.statusCode === 200 || response.statusCode === 503, url)
+      const post = await app.inject({ method: 'POST', url })
+      assert.equal(post.headers['allow'], 'GET, HEAD', url)
     }
   })
 
