@@ -112,6 +112,7 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginRouteDeps):
     let identity: Identity | undefined
 
     try {
+      assertCallbackShape(query, provider.issuer)
       transaction = await takeTransaction(request, reply, query)
       const providerError = typeof query['error'] === 'string' ? query['error'] : undefined
       if (providerError === 'access_denied')
@@ -307,4 +308,25 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginRouteDeps):
 function rawQuery(url: string): string {
   const index = url.indexOf('?')
   return index === -1 ? '' : url.slice(index)
+}
+
+/** Parameters a provider sends at most once: a repeated one is a forged or mangled callback. */
+const singleCallbackParameters = ['code', 'state', 'iss', 'error'] as const
+
+/**
+ * Refuses a callback that repeats a parameter, and an error callback whose `iss` (RFC 9207)
+ * names another issuer: openid-client compares `iss` only on a successful callback.
+ */
+function assertCallbackShape(query: Record<string, unknown>, issuer: string): void {
+  for (const name of singleCallbackParameters) {
+    if (Array.isArray(query[name])) {
+      throw new AppError('ERR_OIDC_CALLBACK_INVALID', { detail: `callback repeats "${name}"` })
+    }
+  }
+  const iss = query['iss']
+  if (typeof query['error'] === 'string' && iss !== undefined && issuer !== '' && iss !== issuer) {
+    throw new AppError('ERR_OIDC_CALLBACK_INVALID', {
+      detail: 'error callback names another issuer in "iss"',
+    })
+  }
 }

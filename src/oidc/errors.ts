@@ -29,6 +29,9 @@ export function toAppError(
       })
     if (loginRequiredErrors.has(code))
       return new AppError('ERR_OIDC_LOGIN_REQUIRED', { detail: `provider answered ${code}` })
+    // RFC 6749 §4.1.2.1: the provider's own failure, not a refusal of this user.
+    if (code === 'server_error' || code === 'temporarily_unavailable')
+      return new AppError('ERR_OIDC_PROVIDER_UNAVAILABLE', { detail: `provider answered ${code}` })
     return new AppError('ERR_OIDC_PROVIDER_ERROR', {
       detail: `provider answered error=${safeCode(code)}`,
     })

@@ -185,6 +185,58 @@ describe('login against a real OpenID provider', () => {
     )
   })
 
+  /** A started login's state, and a callback URL on the adapter with `query` after it. */
+  async function callbackFor(query: (state: string) => string) {
+    const jar = new CookieJar()
+    const start = await get(`${rig.adapter.url}/oidc/auth?roomname=standup`, jar)
+    const state = new URL(start.headers.get('location')!).searchParams.get('state')!
+    const response = await get(`${rig.adapter.url}/oidc/redirect?${query(state)}`, jar, {
+      accept: 'application/json',
+    })
+    const body = (await response.json()) as { error: { code: string } }
+    return {
+      status: response.status,
+      code: body.error.code,
+      location: response.headers.get('location'),
+    }
+  }
+
+  it('refuses a callback that repeats code, state, iss or error', async () => {
+    const issuer = encodeURIComponent(rig.idp.issuer)
+    for (const query of [
+      (state: string) => `code=a&code=b&state=${state}`,
+      (state: string) => `code=a&state=${state}&state=${state}`,
+      (state: string) => `code=a&state=${state}&iss=${issuer}&iss=${issuer}`,
+      (state: string) => `error=access_denied&error=server_error&state=${state}`,
+    ]) {
+      const answer = await callbackFor(query)
+      assert.deepEqual(answer, { status: 400, code: 'ERR_OIDC_CALLBACK_INVALID', location: null })
+    }
+  })
+
+  it('refuses an error callback that names another issuer, even a cancel (RFC 9207)', async () => {
+    const answer = await callbackFor(
+      (state) =>
+        `error=access_denied&state=${state}&iss=${encodeURIComponent('http://evil.example')}`,
+    )
+    assert.deepEqual(answer, { status: 400, code: 'ERR_OIDC_CALLBACK_INVALID', location: null })
+  })
+
+  it('answers 503 when the provider reports its own failure on the callback', async () => {
+    // The provider announces RFC 9207, so its callbacks, errors included, carry `iss`.
+    const iss = encodeURIComponent(rig.idp.issuer)
+    for (const error of ['server_error', 'temporarily_unavailable']) {
+      const answer = await callbackFor((state) => `error=${error}&state=${state}&iss=${iss}`)
+      assert.deepEqual(
+        answer,
+        { status: 503, code: 'ERR_OIDC_PROVIDER_UNAVAILABLE', location: null },
+        error,
+      )
+    }
+    const refused = await callbackFor((state) => `error=invalid_scope&state=${state}&iss=${iss}`)
+    assert.deepEqual(refused, { status: 400, code: 'ERR_OIDC_PROVIDER_ERROR', location: null })
+  })
+
   it('shows a friendly page with a way back when the user cancels at the provider', async () => {
     const jar = new CookieJar()
     const start = await get(`${rig.adapter.url}/oidc/auth?roomname=standup`, jar)
