@@ -1,16 +1,20 @@
 import type { Duplex } from 'node:stream'
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import Negotiator from 'negotiator'
 
 import { AppError, errorCatalogue, isAppError, type ErrorCode } from '../errors.js'
 import { renderErrorPage, type PageLink, type RenderedPage } from './pages.js'
 
-/** Clients that ask for JSON (and not for HTML first) get error bodies as JSON. */
+/** The forms of an answer, the page first: it is what a client that asks for neither gets. */
+const answerTypes = ['text/html', 'application/json']
+
+/**
+ * Clients that prefer JSON to HTML get error bodies as JSON: by the Accept header's weights
+ * (`application/json;q=0.1, text/html` prefers the page), then by its order.
+ */
 export function prefersJson(request: FastifyRequest): boolean {
-  const accept = request.headers.accept ?? ''
-  const json = accept.indexOf('application/json')
-  const html = accept.indexOf('text/html')
-  return json !== -1 && (html === -1 || json < html)
+  return new Negotiator(request).mediaType(answerTypes) === 'application/json'
 }
 
 export function sendPage(reply: FastifyReply, status: number, page: RenderedPage): FastifyReply {

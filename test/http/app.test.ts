@@ -72,6 +72,26 @@ describe('HTTP app with the provider unreachable', () => {
     assert.equal(body.error['requestId'], response.headers['x-request-id'])
   })
 
+  it('weighs the Accept header: JSON only for clients that prefer it to a page', async () => {
+    const table: Array<[string | undefined, string]> = [
+      [undefined, 'text/html'],
+      ['*/*', 'text/html'],
+      ['application/json;q=0.1, text/html', 'text/html'],
+      ['text/html, application/json', 'text/html'],
+      ['application/json, text/html', 'application/json'],
+      ['application/json, */*;q=0.8', 'application/json'],
+      ['application/*', 'application/json'],
+    ]
+    for (const [accept, type] of table) {
+      const response = await app.inject({
+        url: '/oidc/auth',
+        headers: accept === undefined ? {} : { accept },
+      })
+      assert.equal(response.statusCode, 400)
+      assert.ok(String(response.headers['content-type']).startsWith(type), String(accept))
+    }
+  })
+
   it('answers unknown paths with a 404 page carrying the security headers', async () => {
     const response = await app.inject('/oidc/nope')
     assert.equal(response.statusCode, 404)
