@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync } from 'node:fs'
+import { closeSync, openSync } from 'node:fs'
 import { dirname } from 'node:path'
 
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino'
@@ -113,7 +113,7 @@ export async function createLogger(
 ): Promise<{ logger: Logger; reopen: () => void }> {
   if (settings.file) assertLogFileWritable(settings.file, settings.fileSetting)
   const destination: DestinationStream & { reopen?: () => void } = settings.file
-    ? pino.destination({ dest: settings.file, append: settings.fileMode === 'a', mkdir: true })
+    ? pino.destination({ dest: settings.file, append: settings.fileMode === 'a' })
     : pino.destination(1)
   // The pretty printer is loaded only when used: a JSON-logging service does not carry it.
   const stream =
@@ -131,18 +131,22 @@ export async function createLogger(
 }
 
 /**
- * Opens LOG_FILE once, creating its directory as pino does, so a path that cannot be written
- * stops start-up with the setting named as the admin wrote it (`setting`: `LOG_FILE`, or the
- * INI key), instead of an unhandled stream error later.
+ * Opens LOG_FILE once, so a path that cannot be written stops start-up with the setting named
+ * as the admin wrote it (`setting`: `LOG_FILE`, or the INI key), instead of an unhandled stream
+ * error later. A missing directory is not created: it is more often a typing error than a wish
+ * (the systemd unit has systemd create /var/log/jitsi-oidc-adapter).
  */
 export function assertLogFileWritable(file: string, setting = 'LOG_FILE'): void {
   try {
-    mkdirSync(dirname(file), { recursive: true })
     closeSync(openSync(file, 'a'))
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'error'
+    const fix =
+      code === 'ENOENT'
+        ? `its directory "${dirname(file)}" does not exist: create it, writable by the service, or correct the path`
+        : 'name a file in a directory the service can write'
     throw new Error(
-      `${setting}: cannot open "${file}" for writing (${code}); name a file in a directory the service can write, or remove ${setting} to log to stdout`,
+      `${setting}: cannot open "${file}" for writing (${code}); ${fix}, or remove ${setting} to log to stdout`,
     )
   }
 }

@@ -192,6 +192,25 @@ describe('serve as a process', () => {
     assert.doesNotMatch(cli.stderr(), /^\s+at /m)
   })
 
+  it('refuses a LOG_FILE in a missing directory instead of creating it', async () => {
+    const missing = join(dir, 'no-such-dir', 'nested')
+    const cli = spawnCli(
+      process.execPath,
+      [mainJs, 'serve'],
+      buildServeEnv(idp.issuer, { LOG_FILE: join(missing, 'adapter.log') }),
+    )
+    // A service that created the directory would start and keep running: give it 10 s.
+    const timer = setTimeout(() => cli.child.kill(), 10_000)
+    const [code] = (await once(cli.child, 'exit')) as [number | null]
+    clearTimeout(timer)
+    assert.equal(code, 1)
+    assert.match(
+      cli.stderr(),
+      /LOG_FILE: cannot open ".*adapter\.log" for writing \(ENOENT\); its directory ".*nested" does not exist: create it/,
+    )
+    assert.equal(existsSync(join(dir, 'no-such-dir')), false)
+  })
+
   it('names an INI-set log file by its INI key when it cannot be written', async () => {
     const blocker = join(dir, 'another-file')
     writeFileSync(blocker, '')

@@ -79,7 +79,8 @@ export const loggingSettings = defineSettings([
     type: 'string',
     group: 'logging',
     defaultText: 'standard output',
-    description: 'Append logs to this file instead; it is reopened on SIGHUP so logrotate works.',
+    description:
+      'Append logs to this file instead; its directory must exist (it is not created: a missing one is reported at start-up). Reopened on SIGHUP so logrotate works.',
   },
   {
     env: 'LOG_FILE_MODE',
