@@ -51,9 +51,17 @@ const BASE64URL = /^[A-Za-z0-9_-]+$/
 const USER_STRING_FIELDS = ['id', 'name', 'email', 'avatar', 'affiliation'] as const
 const USER_BOOLEAN_FIELDS = ['moderator', 'lobby_bypass', 'security_bypass'] as const
 
+/**
+ * Prosody compares `sub` with the tenant after lower-casing both with Lua's `string.lower`,
+ * which changes ASCII letters only (JITSI.md §3): `É` must stay `É` to match.
+ */
+function asciiLowerCase(text: string): string {
+  return text.replace(/[A-Z]+/g, (letters) => letters.toLowerCase())
+}
+
 function buildSubject(settings: JitsiTokenSettings, tenant: string | undefined): string {
   if (tenant === undefined || settings.subject === '*') return settings.subject
-  return tenant.toLowerCase()
+  return asciiLowerCase(tenant)
 }
 
 function buildUserClaims(user: JitsiUser): JitsiUserClaims {
@@ -197,7 +205,7 @@ function assertSignature(parts: string[], settings: JitsiTokenSettings): void {
 function assertSubject(sub: unknown, settings: JitsiTokenSettings, tenant?: string): void {
   if (typeof sub !== 'string' || sub === '') reject('sub claim is missing')
   if (sub === '*') return
-  if (tenant !== undefined && sub.toLowerCase() !== tenant.toLowerCase()) {
+  if (tenant !== undefined && asciiLowerCase(sub) !== asciiLowerCase(tenant)) {
     reject('sub must be the tenant for a tenant room')
   }
   if (tenant === undefined && sub !== settings.subject) reject('sub must be the configured domain')

@@ -116,7 +116,7 @@ export const tokenSettings = defineSettings([
     group: 'token',
     defaultText: 'the host of `JITSI_BASE_URL`',
     description:
-      "The token's `sub` for rooms without a tenant: the XMPP domain (docker: `meet.jitsi`), or `*`. Tenant rooms get the lower-cased tenant.",
+      "The token's `sub` for rooms without a tenant: the XMPP domain (docker: `meet.jitsi`), or `*`. Tenant rooms get the tenant with its ASCII letters lower-cased (as Prosody compares it).",
   },
   {
     env: 'JWT_LIFETIME_SECONDS',

@@ -91,6 +91,22 @@ describe('buildJitsiClaims', () => {
     assert.equal(claims.room, 'daily')
   })
 
+  it("lower-cases a tenant's ASCII letters only, as Prosody compares it", () => {
+    for (const [tenant, sub] of [
+      ['CAFÉ', 'cafÉ'],
+      ['Ｔｅａｍ', 'Ｔｅａｍ'],
+      ['Team_42', 'team_42'],
+    ]) {
+      const claims = buildJitsiClaims({
+        request: { roomSafe: 'daily', tenant: tenant! },
+        user: ana,
+        settings,
+        nowSeconds: NOW,
+      })
+      assert.equal(claims.sub, sub, tenant)
+    }
+  })
+
   it('keeps sub "*" for a tenant room when the configured subject is "*"', () => {
     const claims = buildJitsiClaims({
       request: { roomSafe: 'daily', tenant: 'Team' },
