@@ -5,6 +5,25 @@ import type { ConfigProblems } from './load.js'
 import type { SettingReader } from './reader.js'
 import type { ServerConfig } from './types.js'
 
+const hostName =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/
+
+/**
+ * A listen address must be an IP address or a host name; one that cannot be is reported with
+ * the other settings, where otherwise only the listen call would fail, after start-up.
+ */
+function checkListenHost(read: SettingReader, problems: ConfigProblems, name: string): void {
+  const host = read.string(name)
+  if (host === undefined || isIP(host) !== 0 || hostName.test(host)) return
+  const bracketed = /^\[(.*)\]$/.exec(host)?.[1]
+  problems.add(
+    read.origin(name),
+    bracketed !== undefined && isIP(bracketed) === 6
+      ? `must be an address without brackets, e.g. "${bracketed}", got "${host}"`
+      : `must be an IP address (e.g. "127.0.0.1", "0.0.0.0", "::") or a host name, got "${host}"`,
+  )
+}
+
 /** The listener, the proxies it trusts and the login cookie's key. */
 export function buildServerConfig(
   read: SettingReader,
@@ -19,8 +38,10 @@ export function buildServerConfig(
       `must be at least 32 characters, got a value of ${cookieSecret.length} characters; generate one with "openssl rand -hex 32"`,
     )
   }
-  // Checked before the early return, so its problem is listed with all the others.
+  // Checked before the early return, so their problems are listed with all the others.
   const trustProxy = parseTrustProxy(read, problems)
+  checkListenHost(read, problems, 'HOST')
+  checkListenHost(read, problems, 'METRICS_HOST')
   if (!appSecret) return undefined
 
   // Replicas that share the app secret derive the same cookie key, so any of them can finish a

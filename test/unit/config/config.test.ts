@@ -186,6 +186,21 @@ filemode = w
     )
   })
 
+  it('checks HOST and METRICS_HOST with the other settings', () => {
+    for (const host of ['127.0.0.1', '0.0.0.0', '::', '::1', 'localhost', 'adapter-01.internal']) {
+      const config = buildConfig({ env: { ...minimal, HOST: host, METRICS_HOST: host } })
+      assert.equal(config.server.host, host)
+    }
+    const { JWT_APP_SECRET: _unset, ...withoutSecret } = minimal
+    const problems = problemsOf({ ...withoutSecret, HOST: 'not_a_host', METRICS_HOST: '[::1]' })
+    assert.deepEqual(
+      problems.map((p) => p.setting),
+      ['JWT_APP_SECRET', 'HOST', 'METRICS_HOST'],
+    )
+    assert.match(problems[1]!.message, /must be an IP address .* or a host name, got "not_a_host"/)
+    assert.match(problems[2]!.message, /without brackets, e\.g\. "::1"/)
+  })
+
   it('lists a bad TRUST_PROXY together with a missing app secret, not after it is fixed', () => {
     const { JWT_APP_SECRET: _unset, ...withoutSecret } = minimal
     const settings = problemsOf({ ...withoutSecret, TRUST_PROXY: 'maybe' }).map((p) => p.setting)
