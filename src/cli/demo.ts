@@ -1,6 +1,8 @@
 import { buildConfig } from '../config/index.js'
 import type { SettingSpec } from '../config/schema.js'
+import { metricsSettings } from '../config/settings/metrics.js'
 import { policySettings } from '../config/settings/policy.js'
+import { loggingSettings } from '../config/settings/server.js'
 import { createLogger } from '../log.js'
 import { startService } from './serve.js'
 
@@ -60,8 +62,9 @@ export async function runDemo(env: NodeJS.ProcessEnv = process.env): Promise<voi
       // The development provider sends groups only for this scope; the demo asks for it so
       // that the rules of docs/policy.md can be tried here.
       OIDC_SCOPES: 'openid profile email groups',
-      // The claim mapping and access rules are the admin's to try: they pass through.
-      ...pickSettings(env, policySettings),
+      // What an admin may try here passes through: claim mapping and access rules, logging
+      // (LOG_FILE too) and metrics.
+      ...pickSettings(env, [...policySettings, ...loggingSettings, ...metricsSettings]),
     },
   })
   const { logger } = await createLogger(config.logging)
@@ -76,7 +79,7 @@ export async function runDemo(env: NodeJS.ProcessEnv = process.env): Promise<voi
   (any password; also "ben", "eve", or any other name), and you land back in the
   room with a Jitsi token whose claims the page shows.
 
-  Identity provider: ${idp.issuer}   Adapter: ${adapterUrl}   App secret: ${demoSecret}
+  Identity provider: ${idp.issuer}   Adapter: ${adapterUrl}
   Press Ctrl+C to stop.
 
 `)
