@@ -99,10 +99,14 @@ export function buildChecksTable(checks) {
 
 /** Compares the adapter's phases with the floor's phase of the same name. */
 export function buildRatios(adapter, floor) {
+  // A phase name can repeat (BENCH_CONCURRENCY=64,64): the nth pairs with the other's nth.
+  const seen = new Map()
   return adapter.phases
     .filter((phase) => !phase.name.startsWith('warm-up') && phase.name !== 'soak')
     .map((phase) => {
-      const match = floor.phases.find((f) => f.name === phase.name)
+      const nth = seen.get(phase.name) ?? 0
+      seen.set(phase.name, nth + 1)
+      const match = floor.phases.filter((f) => f.name === phase.name)[nth]
       if (!match) return undefined
       return {
         phase: phase.name,
