@@ -148,18 +148,22 @@ describe('a jitsi-contrib/jitsi-oidc-adapter environment', () => {
     )
   })
 
-  it('says a legacy name is ignored when its current name is set too', async () => {
-    const issuer = await unreachableIssuer()
-    const config = buildConfig({
+  /** The contrib environment, made startable here: an issuer nobody serves, a free port. */
+  async function startableContribConfig(extra: Record<string, string> = {}): Promise<Config> {
+    return buildConfig({
       env: {
         ...contribEnv,
-        OIDC_ISSUER_URL: issuer,
+        OIDC_ISSUER_URL: await unreachableIssuer(),
         JITSI_BASE_URL: 'https://meet.example.com',
-        JWT_LIFETIME_SECONDS: '7200',
         HOSTNAME: '127.0.0.1',
         PORT: '0',
+        ...extra,
       },
     })
+  }
+
+  it('says a legacy name is ignored when its current name is set too', async () => {
+    const config = await startableContribConfig({ JWT_LIFETIME_SECONDS: '7200' })
     assert.equal(config.token.lifetimeSeconds, 7200)
     const expected =
       'JWT_EXP_SECOND (from jitsi-contrib/jitsi-oidc-adapter) is ignored: JWT_LIFETIME_SECONDS is set too and wins; remove JWT_EXP_SECOND'
@@ -170,16 +174,7 @@ describe('a jitsi-contrib/jitsi-oidc-adapter environment', () => {
   })
 
   it('logs one line per legacy name with the name to use now, and check prints them too', async () => {
-    const issuer = await unreachableIssuer()
-    const config = buildConfig({
-      env: {
-        ...contribEnv,
-        OIDC_ISSUER_URL: issuer,
-        JITSI_BASE_URL: 'https://meet.example.com',
-        HOSTNAME: '127.0.0.1',
-        PORT: '0',
-      },
-    })
+    const config = await startableContribConfig()
     const lines = (await collectStartupLines(config)).filter((l) => l['event'] === 'config.legacy')
     assert.deepEqual(
       lines.map((line) => line['msg']),
