@@ -10,7 +10,11 @@ import {
   type ReturnTarget,
 } from '../jitsi/return.js'
 import { assertProsodyAccepts, buildJitsiClaims, signJitsiToken } from '../jitsi/token.js'
-import { buildAuthorizationRequest, completeAuthorization } from '../oidc/login.js'
+import {
+  assertCallbackShape,
+  buildAuthorizationRequest,
+  completeAuthorization,
+} from '../oidc/login.js'
 import type { OidcProvider } from '../oidc/provider.js'
 import { decideAccess } from '../policy/decide.js'
 import { buildIdentity, mergeClaims, type Identity } from '../policy/identity.js'
@@ -308,25 +312,4 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginRouteDeps):
 function rawQuery(url: string): string {
   const index = url.indexOf('?')
   return index === -1 ? '' : url.slice(index)
-}
-
-/** Parameters a provider sends at most once: a repeated one is a forged or mangled callback. */
-const singleCallbackParameters = ['code', 'state', 'iss', 'error'] as const
-
-/**
- * Refuses a callback that repeats a parameter, and an error callback whose `iss` (RFC 9207)
- * names another issuer: openid-client compares `iss` only on a successful callback.
- */
-function assertCallbackShape(query: Record<string, unknown>, issuer: string): void {
-  for (const name of singleCallbackParameters) {
-    if (Array.isArray(query[name])) {
-      throw new AppError('ERR_OIDC_CALLBACK_INVALID', { detail: `callback repeats "${name}"` })
-    }
-  }
-  const iss = query['iss']
-  if (typeof query['error'] === 'string' && iss !== undefined && issuer !== '' && iss !== issuer) {
-    throw new AppError('ERR_OIDC_CALLBACK_INVALID', {
-      detail: 'error callback names another issuer in "iss"',
-    })
-  }
 }

@@ -123,6 +123,27 @@ export async function completeAuthorization(
   }
 }
 
+/** Parameters a provider sends at most once: a repeated one is a forged or mangled callback. */
+const singleCallbackParameters = ['code', 'state', 'iss', 'error'] as const
+
+/**
+ * Refuses a callback that repeats a parameter, and an error callback whose `iss` (RFC 9207)
+ * names another issuer: openid-client compares `iss` only on a successful callback.
+ */
+export function assertCallbackShape(query: Record<string, unknown>, issuer: string): void {
+  for (const name of singleCallbackParameters) {
+    if (Array.isArray(query[name])) {
+      throw new AppError('ERR_OIDC_CALLBACK_INVALID', { detail: `callback repeats "${name}"` })
+    }
+  }
+  const iss = query['iss']
+  if (typeof query['error'] === 'string' && iss !== undefined && issuer !== '' && iss !== issuer) {
+    throw new AppError('ERR_OIDC_CALLBACK_INVALID', {
+      detail: 'error callback names another issuer in "iss"',
+    })
+  }
+}
+
 /** openid-client does not refuse an `iat` in the future; a token from the future is forged or mis-clocked. */
 function assertIssuedInThePast(
   claims: Record<string, unknown>,
