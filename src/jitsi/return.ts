@@ -25,11 +25,14 @@ const appSchemes: Record<Exclude<LoginRequest['client'], 'web'>, string> = {
 }
 
 // Keeps valid percent-escapes (the app's own encoding) and encodes every other character that
-// is not unreserved, so no input can add a path segment, a query or a fragment.
+// is not unreserved, so no input can add a path segment, a query or a fragment. Jitsi decodes
+// the path and keeps the text as it is when that fails (JITSI.md §4), so escapes are kept only
+// when the whole segment decodes; otherwise each "%" is literal text, and is sent as "%25".
 function encodePathSegment(segment: string): string {
+  const keepEscapes = decodes(segment)
   try {
     return segment.replace(PERCENT_ESCAPE_OR_CHAR, (part) =>
-      (part[0] === '%' && part.length === 3) || UNRESERVED.test(part)
+      (keepEscapes && part[0] === '%' && part.length === 3) || UNRESERVED.test(part)
         ? part
         : encodeURIComponent(part).replace(
             /[!'()*]/g,
@@ -38,6 +41,15 @@ function encodePathSegment(segment: string): string {
     )
   } catch {
     throw new AppError('ERR_JITSI_ROOM_INVALID', { detail: 'room has an unpaired surrogate' })
+  }
+}
+
+function decodes(text: string): boolean {
+  try {
+    decodeURIComponent(text)
+    return true
+  } catch {
+    return false
   }
 }
 

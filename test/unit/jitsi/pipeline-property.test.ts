@@ -6,6 +6,7 @@ import fc from 'fast-check'
 import { isAppError } from '../../../src/errors.js'
 import { parseLoginRequest } from '../../../src/jitsi/login-request.js'
 import { buildReturnTarget } from '../../../src/jitsi/return.js'
+import { buildBackendSafeRoomName } from '../../../src/jitsi/room.js'
 import {
   assertProsodyAccepts,
   buildJitsiClaims,
@@ -110,7 +111,15 @@ describe('the pure login pipeline, for any room the parser accepts', () => {
             skipPrejoin: true,
             legacyPrejoinFlag: false,
           })
-          assert.equal(new URL(target.url).origin, jitsiBaseUrl.origin)
+          const returned = new URL(target.url)
+          assert.equal(returned.origin, jitsiBaseUrl.origin)
+          // Jitsi computes the room from the path it is sent to: it must be the token's room.
+          const segment = returned.pathname.split('/').pop()!
+          assert.equal(
+            buildBackendSafeRoomName(segment),
+            request.roomSafe,
+            `path ${returned.pathname}`,
+          )
         },
       ),
       { numRuns: 5000 },

@@ -172,6 +172,19 @@ describe('buildReturnTarget for the web app', () => {
     assert.equal(target.url, `https://meet.example.com/Caf%C3%A9#jwt=%22${JWT}%22`)
   })
 
+  it('sends every "%" of a room that does not decode as literal text, matching the claim', () => {
+    for (const [room, path] of [
+      ['%E0%A4%A', '%25E0%25A4%25A'],
+      ['a%zz%C3%A9', 'a%25zz%25C3%25A9'],
+      ['100%', '100%25'],
+    ]) {
+      const loginRequest = parseLoginRequest({ state: JSON.stringify({ room }) })
+      const segment = new URL(build(loginRequest, { skip: false }).url).pathname.slice(1)
+      assert.equal(segment, path)
+      assert.equal(buildBackendSafeRoomName(segment), loginRequest.roomSafe, room)
+    }
+  })
+
   it('returns a popup page with the tokened room URL as fallback', () => {
     const target = build(request({ popup: true, overrides: [] }), { skip: false })
 
