@@ -12,7 +12,11 @@ const ONLY_DOTS = /^(?:\.|%2e)+$/iu
 // With the `u` flag a surrogate range matches only a surrogate that is not part of a pair.
 const UNPAIRED_SURROGATE = /[\ud800-\udfff]/u
 
+// Counted in characters once decoded: the web app sends a room percent-encoded (9 characters
+// for one CJK character), an app sends it as typed, and both name the same room.
 const MAX_ROOM_LENGTH = 256
+// The percent-encoded form of the longest room an XMPP room name can hold.
+const MAX_RAW_ROOM_LENGTH = 3 * 1023
 const MAX_TENANT_LENGTH = 64
 // The backend-safe name is the XMPP room's local part, which RFC 7622 caps at 1023 bytes.
 const MAX_BACKEND_SAFE_LENGTH = 1023
@@ -57,9 +61,12 @@ export function validateRoomName(room: string): string {
   if (room.trim() === '') {
     throw new AppError('ERR_JITSI_ROOM_MISSING', { detail: 'room is empty' })
   }
-  if (room.length > MAX_ROOM_LENGTH) {
+  if (
+    room.length > MAX_RAW_ROOM_LENGTH ||
+    Array.from(decodeLeniently(room)).length > MAX_ROOM_LENGTH
+  ) {
     throw new AppError('ERR_JITSI_ROOM_INVALID', {
-      detail: `room is over ${MAX_ROOM_LENGTH} chars`,
+      detail: `room is over ${MAX_ROOM_LENGTH} characters`,
     })
   }
   if (room.trim() === '*') {

@@ -57,6 +57,8 @@ describe('validateRoomName', () => {
     ['100%', '100%'],
     ['a..b', 'a..b'],
     ['x'.repeat(256), 'x'.repeat(256)],
+    // The web app's percent-encoded form counts as the characters it names (100, not 900).
+    [encodeURIComponent('漢'.repeat(100)), encodeURIComponent('漢'.repeat(100))],
   ]
   for (const [room, returned] of accepted) {
     it(`accepts ${JSON.stringify(room.slice(0, 40))} and returns ${JSON.stringify(returned.slice(0, 40))}`, () => {
@@ -69,6 +71,7 @@ describe('validateRoomName', () => {
     ['   ', 'ERR_JITSI_ROOM_MISSING'],
     ['*', 'ERR_JITSI_ROOM_INVALID'],
     ['x'.repeat(257), 'ERR_JITSI_ROOM_INVALID'],
+    ['%78'.repeat(257), 'ERR_JITSI_ROOM_INVALID'],
     ['evil.example/path', 'ERR_JITSI_ROOM_INVALID'],
     ['\\evil.example', 'ERR_JITSI_ROOM_INVALID'],
     ['evil.example@', 'ERR_JITSI_ROOM_INVALID'],
