@@ -274,9 +274,14 @@ describe('in Chromium, through nginx, at the provider login form', { skip: missi
   })
 
   it("writes nothing to nginx's error log while the adapter is up", async () => {
+    // A method the location refuses must not log its request line, code included.
+    const post = await fetch(`${stack.origin}/oidc/redirect?code=SECRETCODE&state=s`, {
+      method: 'POST',
+    })
+    assert.equal(post.status, 405)
     // Workers run unprivileged, as on Debian; a log they cannot open lands here with the
     // whole request line, authorization code included.
     const log = await readFile(stack.errorLogPath, 'utf8')
-    assert.doesNotMatch(log, /\[(crit|alert|emerg|error)\]|code=/)
+    assert.doesNotMatch(log, /\[(crit|alert|emerg|error)\]|code=|SECRETCODE/)
   })
 })
