@@ -127,14 +127,17 @@ export async function completeAuthorization(
 const singleCallbackParameters = ['code', 'state', 'iss', 'error'] as const
 
 /**
- * Refuses a callback that repeats a parameter, and an error callback whose `iss` (RFC 9207)
- * names another issuer: openid-client compares `iss` only on a successful callback.
+ * Refuses a callback that repeats a parameter or has an empty code, and an error callback
+ * whose `iss` (RFC 9207) names another issuer: openid-client compares `iss` only on success.
  */
 export function assertCallbackShape(query: Record<string, unknown>, issuer: string): void {
   for (const name of singleCallbackParameters) {
     if (Array.isArray(query[name])) {
       throw new AppError('ERR_OIDC_CALLBACK_INVALID', { detail: `callback repeats "${name}"` })
     }
+  }
+  if (query['code'] === '') {
+    throw new AppError('ERR_OIDC_CALLBACK_INVALID', { detail: 'callback has an empty "code"' })
   }
   const iss = query['iss']
   if (typeof query['error'] === 'string' && iss !== undefined && issuer !== '' && iss !== issuer) {

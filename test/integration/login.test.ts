@@ -201,13 +201,14 @@ describe('login against a real OpenID provider', () => {
     }
   }
 
-  it('refuses a callback that repeats code, state, iss or error', async () => {
+  it('refuses a callback that repeats code, state, iss or error, or has an empty code', async () => {
     const issuer = encodeURIComponent(rig.idp.issuer)
     for (const query of [
       (state: string) => `code=a&code=b&state=${state}`,
       (state: string) => `code=a&state=${state}&state=${state}`,
       (state: string) => `code=a&state=${state}&iss=${issuer}&iss=${issuer}`,
       (state: string) => `error=access_denied&error=server_error&state=${state}`,
+      (state: string) => `code=&state=${state}&iss=${issuer}`,
     ]) {
       const answer = await callbackFor(query)
       assert.deepEqual(answer, { status: 400, code: 'ERR_OIDC_CALLBACK_INVALID', location: null })
