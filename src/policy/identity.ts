@@ -42,6 +42,11 @@ const MAX_AVATAR_URL_LENGTH = 2048
 const MAX_ID_LENGTH = 255
 // Longer is no display name; the token (4096 bytes at most) has room for this one.
 const MAX_NAME_LENGTH = 256
+// Prosody copies context.user into XMPP presence, and XML has no place for control characters
+// or unpaired surrogates (with the `u` flag a lone surrogate matches a range of them); the
+// bidirectional overrides would let a name display as another.
+const UNPRINTABLE = /[\p{Cc}\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]/gu
+const HAS_UNPRINTABLE = new RegExp(UNPRINTABLE.source, 'u')
 
 /**
  * Merges userinfo into the ID token claims: userinfo wins, except for the claims that describe
@@ -94,14 +99,23 @@ export function buildIdentity(
         detail: `${what} is ${value.length} characters long; OpenID Connect allows ${MAX_ID_LENGTH}`,
       })
     }
+    if (HAS_UNPRINTABLE.test(value)) {
+      throw new AppError('ERR_OIDC_ID_TOKEN_INVALID', {
+        detail: `${what} holds control characters or unpaired surrogates`,
+      })
+    }
   }
 
   const email = readEmail(read(mapping.email))
   const emailVerified = toBoolean(claims.email_verified)
-  const name = shorten(
-    (mapping.name ? toText(read(mapping.name)) : undefined) ?? buildFallbackName(claims, email),
-    MAX_NAME_LENGTH,
-  )
+  // Stripped after the fallbacks, so a name of nothing but control characters gives none.
+  const name =
+    shorten(
+      (mapping.name ? toText(read(mapping.name)) : undefined) ?? buildFallbackName(claims, email),
+      MAX_NAME_LENGTH,
+    )
+      ?.replace(UNPRINTABLE, '')
+      .trim() || undefined
   const avatar =
     readAvatarUrl(read(mapping.avatar)) ??
     (mapping.gravatar && email && emailVerified !== false ? buildGravatarUrl(email) : undefined)
@@ -156,7 +170,7 @@ function buildFallbackName(
 function readEmail(value: unknown): string | undefined {
   const email = typeof value === 'string' ? toText(value) : undefined
   if (email === undefined || email.length > MAX_EMAIL_LENGTH) return undefined
-  return EMAIL_SHAPE.test(email) ? email : undefined
+  return EMAIL_SHAPE.test(email) && !HAS_UNPRINTABLE.test(email) ? email : undefined
 }
 
 // Only https: a data: URI would bloat the token, and http would be mixed content in Jitsi.

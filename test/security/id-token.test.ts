@@ -112,6 +112,11 @@ describe('ID tokens from a misbehaving provider', () => {
     assertRefused(await loginAt(rig), 'ERR_OIDC_ID_TOKEN_INVALID')
   })
 
+  it('refuses a sub with control characters, which XMPP presence cannot carry', async () => {
+    rig.provider.behave({ idTokenClaims: (claims) => ({ ...claims, sub: 'ana\u0001' }) })
+    assertRefused(await loginAt(rig), 'ERR_OIDC_ID_TOKEN_INVALID')
+  })
+
   it('shortens a huge display name so the token still fits Prosody', async () => {
     rig.provider.behave({
       idTokenClaims: (claims) => ({

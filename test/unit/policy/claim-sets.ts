@@ -69,6 +69,17 @@ export const claimSets: readonly ClaimSet[] = [
     moderator: true,
   },
   {
+    behaviour: 'drops control characters and bidi overrides from the name, and an email with them',
+    claims: {
+      sub: 'u3c',
+      name: 'An\u0000a \u202eHost\ud800',
+      email: 'ana\u0001@example.org',
+    },
+    user: { id: 'u3c', name: 'Ana Host' },
+    allowed: true,
+    moderator: true,
+  },
+  {
     behaviour: 'uses the given name alone when there is no family name',
     claims: { sub: 'u4', given_name: ' Ana ' },
     user: { id: 'u4', name: 'Ana' },
