@@ -1,5 +1,7 @@
 import { createHash, hkdfSync } from 'node:crypto'
+import { accessSync, constants, statSync } from 'node:fs'
 import { isIP } from 'node:net'
+import { dirname } from 'node:path'
 
 import type { ConfigProblems } from './load.js'
 import type { SettingReader } from './reader.js'
@@ -14,7 +16,9 @@ const hostName =
  */
 function checkListenHost(read: SettingReader, problems: ConfigProblems, name: string): void {
   const host = read.string(name)
-  if (host === undefined || isIP(host) !== 0 || hostName.test(host)) return
+  // Digits and dots only is meant as an IPv4 address, and 999.1.1.1 is none.
+  const looksNumeric = /^[\d.]+$/.test(host ?? '')
+  if (host === undefined || isIP(host) !== 0 || (hostName.test(host) && !looksNumeric)) return
   const bracketed = /^\[(.*)\]$/.exec(host)?.[1]
   problems.add(
     read.origin(name),
@@ -22,6 +26,40 @@ function checkListenHost(read: SettingReader, problems: ConfigProblems, name: st
       ? `must be an address without brackets, e.g. "${bracketed}", got "${host}"`
       : `must be an IP address (e.g. "127.0.0.1", "0.0.0.0", "::") or a host name, got "${host}"`,
   )
+}
+
+/**
+ * LOG_FILE's directory must exist and be writable, and the file, when it exists, be a writable
+ * file: checked here without creating anything, so the problem is listed with the others.
+ * Opening the file at start-up stays the final word.
+ */
+function checkLogFilePath(read: SettingReader, problems: ConfigProblems): void {
+  const file = read.string('LOG_FILE')
+  if (file === undefined) return
+  const directory = dirname(file)
+  let fix: string | undefined
+  try {
+    if (!statSync(directory).isDirectory()) fix = `"${directory}" is not a directory`
+    else accessSync(directory, constants.W_OK)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    fix =
+      code === 'ENOENT'
+        ? `its directory "${directory}" does not exist: create it, writable by the service, or correct the path`
+        : `its directory "${directory}" is not writable (${code ?? 'error'})`
+  }
+  try {
+    if (!fix && statSync(file).isDirectory()) fix = `"${file}" is a directory`
+    if (!fix) accessSync(file, constants.W_OK)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code !== 'ENOENT') fix = `"${file}" is not writable (${code ?? 'error'})`
+  }
+  if (fix)
+    problems.add(
+      read.origin('LOG_FILE'),
+      `cannot be written: ${fix}, or remove it to log to stdout`,
+    )
 }
 
 /** The listener, the proxies it trusts and the login cookie's key. */
@@ -42,6 +80,7 @@ export function buildServerConfig(
   const trustProxy = parseTrustProxy(read, problems)
   checkListenHost(read, problems, 'HOST')
   checkListenHost(read, problems, 'METRICS_HOST')
+  checkLogFilePath(read, problems)
   if (!appSecret) return undefined
 
   // Replicas that share the app secret derive the same cookie key, so any of them can finish a

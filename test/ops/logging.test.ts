@@ -174,39 +174,45 @@ describe('serve as a process', () => {
     assert.doesNotMatch(text, /^\{"level"/m)
   })
 
-  it('refuses to start with a LOG_FILE it cannot write, naming the setting, without a stack', async () => {
+  it('lists an unwritable LOG_FILE with the other configuration problems, without a stack', async () => {
     const blocker = join(dir, 'a-file')
     writeFileSync(blocker, '')
-    const logFile = join(blocker, 'adapter.log')
     const cli = spawnCli(
       process.execPath,
       [mainJs, 'serve'],
-      buildServeEnv(idp.issuer, { LOG_FILE: logFile }),
+      buildServeEnv(idp.issuer, {
+        LOG_FILE: join(blocker, 'adapter.log'),
+        LOG_LEVEL: 'loud',
+        HOST: '999.1.1.1',
+      }),
     )
     const [code] = (await once(cli.child, 'exit')) as [number | null]
-    assert.equal(code, 1)
+    assert.equal(code, 2)
+    const stderr = cli.stderr()
+    assert.match(stderr, /3 configuration problem\(s\)/)
+    assert.match(stderr, /- LOG_LEVEL: /)
+    assert.match(stderr, /- HOST: must be an IP address/)
     assert.match(
-      cli.stderr(),
-      /LOG_FILE: cannot open ".*adapter\.log" for writing \((EEXIST|ENOTDIR)\)/,
+      stderr,
+      /- LOG_FILE: cannot be written: ".*a-file" is not a directory, or remove it/,
     )
-    assert.doesNotMatch(cli.stderr(), /^\s+at /m)
+    assert.doesNotMatch(stderr, /^\s+at /m)
   })
 
   it('refuses a LOG_FILE in a missing directory instead of creating it', async () => {
-    const missing = join(dir, 'no-such-dir', 'nested')
     const cli = spawnCli(
       process.execPath,
       [mainJs, 'serve'],
-      buildServeEnv(idp.issuer, { LOG_FILE: join(missing, 'adapter.log') }),
+      buildServeEnv(idp.issuer, { LOG_FILE: join(dir, 'no-such-dir', 'nested', 'adapter.log') }),
     )
     // A service that created the directory would start and keep running: give it 10 s.
     const timer = setTimeout(() => cli.child.kill(), 10_000)
     const [code] = (await once(cli.child, 'exit')) as [number | null]
     clearTimeout(timer)
-    assert.equal(code, 1)
+    assert.equal(code, 2)
     assert.match(
       cli.stderr(),
-      /LOG_FILE: cannot open ".*adapter\.log" for writing \(ENOENT\); its directory ".*nested" does not exist: create it/,
+      /- LOG_FILE: cannot be written: its directory ".*nested" does not exist: create it/,
     )
     assert.equal(existsSync(join(dir, 'no-such-dir')), false)
   })
@@ -222,11 +228,8 @@ describe('serve as a process', () => {
       buildServeEnv(idp.issuer),
     )
     const [code] = (await once(cli.child, 'exit')) as [number | null]
-    assert.equal(code, 1)
-    assert.match(
-      cli.stderr(),
-      /\[logging\] filename: cannot open ".*app\.log" for writing \((EEXIST|ENOTDIR)\); .* or remove \[logging\] filename to log to stdout/,
-    )
+    assert.equal(code, 2)
+    assert.match(cli.stderr(), /- \[logging\] filename: cannot be written: .* or remove it/)
   })
 
   it('names HOST/PORT when it cannot listen: a port in use, a host that does not resolve', async () => {

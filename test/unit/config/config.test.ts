@@ -199,6 +199,11 @@ filemode = w
     )
     assert.match(problems[1]!.message, /must be an IP address .* or a host name, got "not_a_host"/)
     assert.match(problems[2]!.message, /without brackets, e\.g\. "::1"/)
+    // Digits and dots are meant as an IPv4 address, and this is none.
+    assert.deepEqual(
+      problemsOf({ ...minimal, HOST: '999.1.1.1' }).map((p) => p.setting),
+      ['HOST'],
+    )
   })
 
   it('lists a bad TRUST_PROXY together with a missing app secret, not after it is fixed', () => {
