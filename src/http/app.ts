@@ -91,6 +91,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   })
 
   await app.register(fastifyCookie)
+  // No route takes a body: whatever its type (a provider set to response_mode=form_post sends
+  // a form), it is read up to bodyLimit and dropped, so other methods get their 405, not a 415.
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, _body, done) => done(null))
 
   // On shutdown, a login in flight finishes, but its keep-alive connection must not hold the
   // server open for fastify's 72 s keep-alive timeout: answers sent while closing close it.

@@ -118,6 +118,23 @@ describe('HTTP app with the provider unreachable', () => {
     }
   })
 
+  it('answers 405 to a body of any type, a form_post callback included', async () => {
+    for (const [type, payload] of [
+      ['application/x-www-form-urlencoded', 'code=a&state=b'],
+      ['application/json', '{'],
+      ['text/plain', 'x'],
+    ]) {
+      const response = await app.inject({
+        method: 'POST',
+        url: '/oidc/redirect',
+        headers: { 'content-type': type!, accept: 'application/json' },
+        payload: payload!,
+      })
+      assert.equal(response.statusCode, 405, type)
+      assert.equal(response.headers['allow'], 'GET', type)
+    }
+  })
+
   it('refuses HEAD where a GET changes something, and answers it on the probes', async () => {
     // A HEAD on the callback used to redeem the code and mint a token for nobody to see.
     for (const url of [
