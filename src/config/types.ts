@@ -1,3 +1,4 @@
+import type { LogSettings } from '../log.js'
 import type { LoadedSettings } from './load.js'
 import type { ResolvedSetting } from './schema.js'
 import type { MetricsConfig } from './settings/metrics.js'
@@ -71,13 +72,9 @@ export interface ServerConfig {
   shutdownTimeoutSeconds: number
 }
 
-export interface LoggingConfig {
-  level: string
-  format: 'auto' | 'json' | 'pretty'
-  file?: string
-  /** The name `file` was set under (`LOG_FILE` or an INI key), for messages. */
+/** What the logger needs, with the name LOG_FILE was set under always known. */
+export interface LoggingConfig extends LogSettings {
   fileSetting: string
-  fileMode: 'a' | 'w'
 }
 
 export interface Config {
