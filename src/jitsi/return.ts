@@ -1,5 +1,6 @@
 import { AppError } from '../errors.js'
 import type { LoginRequest } from './login-request.js'
+import { decodePercentEscapes } from './room.js'
 
 /** Where the browser goes after login, and what the landing page offers. */
 export interface ReturnTarget {
@@ -29,7 +30,7 @@ const appSchemes: Record<Exclude<LoginRequest['client'], 'web'>, string> = {
 // the path and keeps the text as it is when that fails (JITSI.md §4), so escapes are kept only
 // when the whole segment decodes; otherwise each "%" is literal text, and is sent as "%25".
 function encodePathSegment(segment: string): string {
-  const keepEscapes = decodes(segment)
+  const keepEscapes = decodePercentEscapes(segment) !== undefined
   try {
     return segment.replace(PERCENT_ESCAPE_OR_CHAR, (part) =>
       (keepEscapes && part[0] === '%' && part.length === 3) || UNRESERVED.test(part)
@@ -41,15 +42,6 @@ function encodePathSegment(segment: string): string {
     )
   } catch {
     throw new AppError('ERR_JITSI_ROOM_INVALID', { detail: 'room has an unpaired surrogate' })
-  }
-}
-
-function decodes(text: string): boolean {
-  try {
-    decodeURIComponent(text)
-    return true
-  } catch {
-    return false
   }
 }
 

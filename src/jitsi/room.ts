@@ -24,12 +24,18 @@ const MAX_BACKEND_SAFE_LENGTH = 1023
 const TENANT_SHAPE = /^(?:[\p{L}\p{N}\p{M}_-]|%[0-9a-f]{2})+$/iu
 const TENANT_DECODED_SHAPE = /^[\p{L}\p{N}\p{M}_-]+$/u
 
-function decodeLeniently(text: string): string {
+/** The text with its percent-escapes decoded, or undefined when one of them is malformed. */
+export function decodePercentEscapes(text: string): string | undefined {
   try {
     return decodeURIComponent(text)
   } catch {
-    return text
+    return undefined
   }
+}
+
+/** As Jitsi decodes a room (JITSI.md §4): when decoding fails, the text stays as it is. */
+function decodeLeniently(text: string): string {
+  return decodePercentEscapes(text) ?? text
 }
 
 /**
