@@ -130,6 +130,11 @@ export async function createLogger(
   }
 }
 
+/** The fix for a LOG_FILE whose directory is missing, said the same at every check. */
+export function describeMissingLogDirectory(directory: string): string {
+  return `its directory "${directory}" does not exist: create it, writable by the service, or correct the path`
+}
+
 /**
  * Opens LOG_FILE once, so a path that cannot be written stops start-up with the setting named
  * as the admin wrote it (`setting`: `LOG_FILE`, or the INI key), instead of an unhandled stream
@@ -143,7 +148,7 @@ export function assertLogFileWritable(file: string, setting = 'LOG_FILE'): void 
     const code = (error as NodeJS.ErrnoException).code ?? 'error'
     const fix =
       code === 'ENOENT'
-        ? `its directory "${dirname(file)}" does not exist: create it, writable by the service, or correct the path`
+        ? describeMissingLogDirectory(dirname(file))
         : 'name a file in a directory the service can write'
     throw new Error(
       `${setting}: cannot open "${file}" for writing (${code}); ${fix}, or remove ${setting} to log to stdout`,

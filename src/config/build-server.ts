@@ -3,6 +3,7 @@ import { accessSync, constants, statSync } from 'node:fs'
 import { isIP } from 'node:net'
 import { dirname } from 'node:path'
 
+import { describeMissingLogDirectory } from '../log.js'
 import type { ConfigProblems } from './load.js'
 import type { SettingReader } from './reader.js'
 import type { ServerConfig } from './types.js'
@@ -45,7 +46,7 @@ function checkLogFilePath(read: SettingReader, problems: ConfigProblems): void {
     const code = (error as NodeJS.ErrnoException).code
     fix =
       code === 'ENOENT'
-        ? `its directory "${directory}" does not exist: create it, writable by the service, or correct the path`
+        ? describeMissingLogDirectory(directory)
         : `its directory "${directory}" is not writable (${code ?? 'error'})`
   }
   try {
