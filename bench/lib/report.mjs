@@ -21,6 +21,7 @@ function buildPhaseRow(phase) {
       ? `⚠ other load: core 0 ${pct(phase.cpu.otherCore0)}, steal ${pct(phase.cpu.stealShare)}`
       : '',
     phase.errors ? '⚠ errors' : '',
+    l.startLag?.count ? `start lag p99 ${fmt(l.startLag.p99, 2)}` : '',
   ]
   return [
     phase.name,
@@ -177,7 +178,7 @@ export function buildMarkdown(output) {
         ? 'Target pinned to CPU 0; stub and load generator share CPU 1.'
         : 'Not pinned (no taskset).') +
       ` ID tokens ${s.alg}; ${s.durationS} s per phase${s.quick ? ' (quick mode)' : ''}. ` +
-      `Latencies in ms, measured at the client; "redirect own" subtracts the stub's token-endpoint handling time; open-loop latencies count from the scheduled start. ` +
+      `Latencies in ms, measured at the client; "redirect own" subtracts the stub's token-endpoint handling time; an open-loop login counts from its scheduled start, each hop from when it was sent (the generator's lateness is the note's start lag). ` +
       `CPU shares are of one core; ⚠ load side marks phases where stub + generator used > 90% of theirs.`,
     '',
   ]
