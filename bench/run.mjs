@@ -13,7 +13,8 @@
 // stub and the load generator), BENCH_LOG_LEVEL (adapter, default info), BENCH_KEEP_LOGS=1,
 // BENCH_TARGET_ENV (extra environment for the adapter), BENCH_OPEN_RATE (fixed open-loop rate),
 // BENCH_BASELINE_DIR (another built checkout, run side by side as target "baseline"),
-// BENCH_BASELINE_NODE_ARGS (the baseline's node flags, if not BENCH_TARGET_NODE_ARGS).
+// BENCH_BASELINE_NODE_ARGS (the baseline's node flags, if not BENCH_TARGET_NODE_ARGS),
+// BENCH_RESULTS_DIR (where the JSON goes, default bench/results).
 import { closeSync, createReadStream, existsSync, mkdirSync, openSync } from 'node:fs'
 import { rmSync, writeFileSync } from 'node:fs'
 import { cpus, release, tmpdir } from 'node:os'
@@ -51,6 +52,7 @@ const settings = {
   // Node flags for the baseline instead of BENCH_TARGET_NODE_ARGS: with BENCH_BASELINE_DIR=.
   // this compares one build under two flag sets, side by side.
   baselineNodeArgs: process.env.BENCH_BASELINE_NODE_ARGS?.split(' ').filter(Boolean) ?? null,
+  resultsDir: process.env.BENCH_RESULTS_DIR ?? join(benchDir, 'results'),
 }
 const secrets = {
   clientId: 'bench',
@@ -346,9 +348,8 @@ async function main() {
   }
   console.log(report.buildMarkdown(output))
 
-  const resultsDir = join(benchDir, 'results')
-  mkdirSync(resultsDir, { recursive: true })
-  const file = join(resultsDir, `${output.startedAt.replace(/[:.]/g, '-')}.json`)
+  mkdirSync(settings.resultsDir, { recursive: true })
+  const file = join(settings.resultsDir, `${output.startedAt.replace(/[:.]/g, '-')}.json`)
   writeFileSync(file, `${JSON.stringify(output, null, 2)}\n`)
   console.error(`bench: wrote ${file}`)
   if (!settings.keepLogs) rmSync(logDir, { recursive: true, force: true })
