@@ -14,6 +14,7 @@
 // BENCH_TARGET_ENV (extra environment for the adapter), BENCH_OPEN_RATE (fixed open-loop rate),
 // BENCH_BASELINE_DIR (another built checkout, run side by side as target "baseline"),
 // BENCH_BASELINE_NODE_ARGS (the baseline's node flags, if not BENCH_TARGET_NODE_ARGS),
+// BENCH_BASELINE_ENV (the baseline's extra environment, if not BENCH_TARGET_ENV),
 // BENCH_RESULTS_DIR (where the JSON goes, default bench/results).
 import { closeSync, createReadStream, existsSync, mkdirSync, openSync } from 'node:fs'
 import { rmSync, writeFileSync } from 'node:fs'
@@ -128,9 +129,14 @@ async function startTarget(name, stubUrl) {
     PORT: String(port),
     ADAPTER_PUBLIC_URL: `http://127.0.0.1:${port}`,
     LOG_LEVEL: settings.logLevel,
-    // Extra environment for the target, e.g. BENCH_TARGET_ENV="MALLOC_ARENA_MAX=2".
+    // Extra environment for the target, e.g. BENCH_TARGET_ENV="MALLOC_ARENA_MAX=2", or for the
+    // baseline BENCH_BASELINE_ENV if set (one build under two environments, side by side).
     ...Object.fromEntries(
-      (process.env.BENCH_TARGET_ENV ?? '')
+      (
+        (name === 'baseline' ? process.env.BENCH_BASELINE_ENV : undefined) ??
+        process.env.BENCH_TARGET_ENV ??
+        ''
+      )
         .split(' ')
         .filter(Boolean)
         .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
