@@ -6,16 +6,9 @@
 // writes JSON under bench/results/. Everything it starts is stopped, and a watchdog ends the
 // run if it hangs. See BENCHMARKS.md.
 //
-// Knobs: --quick or BENCH_QUICK=1 (short smoke run), BENCH_DURATION_S (per phase, default 10),
-// BENCH_LOGINS (soak total, default 100000), BENCH_CONCURRENCY (default 1,8,64,256),
-// BENCH_ALG (ES256 | RS256), BENCH_TARGETS (default adapter,floor), BENCH_TARGET_NODE_ARGS
-// (extra node flags for the adapter, e.g. --cpu-prof), BENCH_LOAD_NODE_ARGS (the same for the
-// stub and the load generator), BENCH_LOG_LEVEL (adapter, default info), BENCH_KEEP_LOGS=1,
-// BENCH_TARGET_ENV (extra environment for the adapter), BENCH_OPEN_RATE (fixed open-loop rate),
-// BENCH_BASELINE_DIR (another built checkout, run side by side as target "baseline"),
-// BENCH_BASELINE_NODE_ARGS (the baseline's node flags, if not BENCH_TARGET_NODE_ARGS),
-// BENCH_BASELINE_ENV (the baseline's extra environment, if not BENCH_TARGET_ENV),
-// BENCH_RESULTS_DIR (where the JSON goes, default bench/results).
+// Knobs: --quick, and the BENCH_* variables read and checked in lib/settings.mjs; BENCHMARKS.md
+// documents each.
+import { spawnSync } from 'node:child_process'
 import { closeSync, createReadStream, existsSync, mkdirSync, openSync } from 'node:fs'
 import { rmSync, writeFileSync } from 'node:fs'
 import { cpus, release, tmpdir } from 'node:os'
@@ -26,34 +19,15 @@ import { fileURLToPath } from 'node:url'
 import * as proc from './lib/proc.mjs'
 import { runPhase } from './lib/phase.mjs'
 import * as report from './lib/report.mjs'
+import { readSettings, toEnv } from './lib/settings.mjs'
 
 const benchDir = dirname(fileURLToPath(import.meta.url))
 const rootDir = dirname(benchDir)
-const quick = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1'
-const settings = {
-  quick,
-  durationS: Number(process.env.BENCH_DURATION_S ?? (quick ? 2 : 10)),
-  totalLogins: Number(process.env.BENCH_LOGINS ?? (quick ? 3000 : 100_000)),
-  firstLogins: 1000,
-  concurrency: (process.env.BENCH_CONCURRENCY ?? '1,8,64,256').split(',').map(Number),
-  soakConcurrency: 64,
-  soakMaxS: Number(process.env.BENCH_SOAK_MAX_S ?? 900),
-  alg: process.env.BENCH_ALG ?? 'ES256',
-  targets: (process.env.BENCH_TARGETS ?? 'adapter,floor').split(','),
-  targetNodeArgs: (process.env.BENCH_TARGET_NODE_ARGS ?? '').split(' ').filter(Boolean),
-  loadNodeArgs: (process.env.BENCH_LOAD_NODE_ARGS ?? '').split(' ').filter(Boolean),
-  keepLogs: process.env.BENCH_KEEP_LOGS === '1',
-  logLevel: process.env.BENCH_LOG_LEVEL ?? 'info',
-  // A fixed open-loop rate for every target instead of half of each one's best, so that two
-  // runs (two commits, two flag sets) are compared at the same arrival rate.
-  openRate: process.env.BENCH_OPEN_RATE ? Number(process.env.BENCH_OPEN_RATE) : null,
-  // Another built checkout of the adapter (e.g. `git worktree add /tmp/base main`, then
-  // `npm ci && npm run build` there), run as target "baseline" through the same phases.
-  baselineDir: process.env.BENCH_BASELINE_DIR ?? null,
-  // Node flags for the baseline instead of BENCH_TARGET_NODE_ARGS: with BENCH_BASELINE_DIR=.
-  // this compares one build under two flag sets, side by side.
-  baselineNodeArgs: process.env.BENCH_BASELINE_NODE_ARGS?.split(' ').filter(Boolean) ?? null,
-  resultsDir: process.env.BENCH_RESULTS_DIR ?? join(benchDir, 'results'),
+const { settings, problems } = readSettings(process.env, process.argv, { join, benchDir })
+if (problems.length > 0) {
+  for (const problem of problems) console.error(`bench: ${problem}`)
+  console.error(`bench: ${problems.length} setting(s) to fix; see BENCHMARKS.md, "Run it"`)
+  process.exit(2)
 }
 const secrets = {
   clientId: 'bench',
@@ -131,16 +105,7 @@ async function startTarget(name, stubUrl) {
     LOG_LEVEL: settings.logLevel,
     // Extra environment for the target, e.g. BENCH_TARGET_ENV="MALLOC_ARENA_MAX=2", or for the
     // baseline BENCH_BASELINE_ENV if set (one build under two environments, side by side).
-    ...Object.fromEntries(
-      (
-        (name === 'baseline' ? process.env.BENCH_BASELINE_ENV : undefined) ??
-        process.env.BENCH_TARGET_ENV ??
-        ''
-      )
-        .split(' ')
-        .filter(Boolean)
-        .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
-    ),
+    ...toEnv((name === 'baseline' && settings.baselineEnv) || settings.targetEnv),
   }
 
   const spawnedAt = performance.now()
@@ -296,6 +261,15 @@ async function stopTarget(target, name) {
   }
 }
 
+/** The checkout's commit, marked when tracked files have uncommitted changes; null without git. */
+function describeRevision(dir) {
+  const git = (...args) => spawnSync('git', ['-C', dir, ...args], { encoding: 'utf8' })
+  const head = git('rev-parse', '--short', 'HEAD')
+  if (head.status !== 0) return null
+  const changed = git('status', '--porcelain', '--untracked-files=no').stdout.trim() !== ''
+  return `${head.stdout.trim()}${changed ? ' with uncommitted changes' : ''}`
+}
+
 function describeMachine() {
   return {
     nproc: cpus().length,
@@ -337,14 +311,19 @@ async function main() {
   await proc.stopChild(generator)
   await proc.stopChild(stub.child)
 
-  const ratios = results.adapter && results.floor ? buildAllRatios(results) : []
+  const ratios =
+    results.adapter && results.floor ? buildAllRatios(results.adapter, results.floor) : []
   const baselineRatios =
-    results.adapter && results.baseline ? report.buildRatios(results.adapter, results.baseline) : []
+    results.adapter && results.baseline ? buildAllRatios(results.adapter, results.baseline) : []
   const checks = results.adapter ? report.buildChecks(results.adapter, results.floor) : []
   const output = {
     startedAt,
     finishedAt: new Date().toISOString(),
     machine,
+    revisions: {
+      adapter: describeRevision(rootDir),
+      ...(settings.baselineDir && { baseline: describeRevision(settings.baselineDir) }),
+    },
     settings,
     stubStats,
     results,
@@ -367,21 +346,21 @@ async function main() {
   process.exitCode = errors + stubStats.errors > 0 ? 1 : 0
 }
 
-function buildAllRatios(results) {
-  const floor = results.floor
-  const adapterOpen = results.adapter.phases.find((p) => p.name.startsWith('open'))
-  const floorAtAdapterRate = floor.phases.find((p) => p.name.includes("adapter's 50%"))
-  const ratios = report.buildRatios(results.adapter, floor)
+/** Adapter ÷ another target: best closed loop, each phase by name, and the open loop at one rate. */
+function buildAllRatios(adapter, other) {
+  const adapterOpen = adapter.phases.find((p) => p.name.startsWith('open'))
+  const otherAtAdapterRate = other.phases.find((p) => p.name.includes("adapter's 50%"))
+  const ratios = report.buildRatios(adapter, other)
   ratios.unshift({
     phase: 'best closed loop',
-    throughput: results.adapter.maxLoginsPerSecond / floor.maxLoginsPerSecond,
+    throughput: adapter.maxLoginsPerSecond / other.maxLoginsPerSecond,
     p99: null,
   })
-  if (adapterOpen && floorAtAdapterRate) {
+  if (adapterOpen && otherAtAdapterRate) {
     ratios.push({
       phase: `${adapterOpen.name.split(' (')[0]} (same rate)`,
-      throughput: adapterOpen.loginsPerSecond / floorAtAdapterRate.loginsPerSecond,
-      p99: adapterOpen.latencyMs.login.p99 / floorAtAdapterRate.latencyMs.login.p99,
+      throughput: adapterOpen.loginsPerSecond / otherAtAdapterRate.loginsPerSecond,
+      p99: adapterOpen.latencyMs.login.p99 / otherAtAdapterRate.latencyMs.login.p99,
     })
   }
   return ratios

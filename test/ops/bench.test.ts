@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -27,6 +27,7 @@ interface BenchOutput {
   stubStats: { errors: number; token: number }
   checks: { name: string; measured: string }[]
   ratios: { phase: string }[]
+  revisions: { adapter: string | null }
 }
 
 // The benchmark is part of what #6 delivers: this runs `bench/run.mjs` end to end with short
@@ -112,10 +113,45 @@ it('runs the login-storm benchmark end to end with every login verified', async 
       ],
     )
     assert.ok(output.ratios.some((ratio) => ratio.phase === 'best closed loop'))
+    assert.match(output.revisions.adapter ?? '', /^[0-9a-f]{7,}/, 'the JSON names the commit')
     for (const heading of ['### adapter', '### floor', '### Adapter ÷ floor', '### Targets']) {
       assert.ok(stdout.includes(heading), `report has ${heading}`)
     }
   } finally {
     rmSync(resultsDir, { recursive: true, force: true })
   }
+})
+
+it('refuses bad benchmark settings all at once, naming each, before starting anything', () => {
+  const run = spawnSync(process.execPath, ['bench/run.mjs'], {
+    cwd: repoRoot,
+    env: {
+      PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+      BENCH_CONCURRENCY: '1,abc',
+      BENCH_ALG: 'HS256',
+      BENCH_TARGETS: 'adaptor,floor',
+      BENCH_DURATION_S: '0',
+      BENCH_OPEN_RATE: 'fast',
+      BENCH_TARGET_ENV: 'UV_THREADPOOL_SIZE',
+    },
+    encoding: 'utf8',
+    timeout: 10_000,
+  })
+  assert.equal(run.status, 2, run.stderr)
+  const lines = run.stderr.trim().split('\n')
+  for (const name of [
+    'BENCH_CONCURRENCY=1,abc',
+    'BENCH_ALG=HS256',
+    'BENCH_TARGETS=adaptor,floor',
+    'BENCH_DURATION_S=0',
+    'BENCH_OPEN_RATE=fast',
+    'BENCH_TARGET_ENV',
+  ]) {
+    assert.ok(
+      lines.some((line) => line.startsWith(`bench: ${name}`)),
+      `${name} is named:\n${run.stderr}`,
+    )
+  }
+  assert.equal(lines.at(-1), 'bench: 6 setting(s) to fix; see BENCHMARKS.md, "Run it"')
+  assert.doesNotMatch(run.stderr, /\n\s+at /, 'no stack trace')
 })
