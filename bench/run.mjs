@@ -312,9 +312,9 @@ async function main() {
   await proc.stopChild(stub.child)
 
   const ratios =
-    results.adapter && results.floor ? buildAllRatios(results.adapter, results.floor) : []
+    results.adapter && results.floor ? report.buildRatios(results.adapter, results.floor) : []
   const baselineRatios =
-    results.adapter && results.baseline ? buildAllRatios(results.adapter, results.baseline) : []
+    results.adapter && results.baseline ? report.buildRatios(results.adapter, results.baseline) : []
   const checks = results.adapter ? report.buildChecks(results.adapter, results.floor) : []
   const output = {
     startedAt,
@@ -344,26 +344,6 @@ async function main() {
     .flatMap((r) => r.phases)
     .reduce((n, p) => n + p.errors, 0)
   process.exitCode = errors + stubStats.errors > 0 ? 1 : 0
-}
-
-/** Adapter ÷ another target: best closed loop, each phase by name, and the open loop at one rate. */
-function buildAllRatios(adapter, other) {
-  const adapterOpen = adapter.phases.find((p) => p.name.startsWith('open'))
-  const otherAtAdapterRate = other.phases.find((p) => p.name.includes("adapter's 50%"))
-  const ratios = report.buildRatios(adapter, other)
-  ratios.unshift({
-    phase: 'best closed loop',
-    throughput: adapter.maxLoginsPerSecond / other.maxLoginsPerSecond,
-    p99: null,
-  })
-  if (adapterOpen && otherAtAdapterRate) {
-    ratios.push({
-      phase: `${adapterOpen.name.split(' (')[0]} (same rate)`,
-      throughput: adapterOpen.loginsPerSecond / otherAtAdapterRate.loginsPerSecond,
-      p99: adapterOpen.latencyMs.login.p99 / otherAtAdapterRate.latencyMs.login.p99,
-    })
-  }
-  return ratios
 }
 
 process.on('SIGINT', () => {

@@ -98,24 +98,44 @@ export function buildChecksTable(checks) {
   )
 }
 
-/** Compares the adapter's phases with the floor's phase of the same name. */
-export function buildRatios(adapter, floor) {
+/**
+ * Adapter ÷ another target (the floor or a baseline): the best closed loops, each phase with
+ * the other's phase of the same name, and the adapter's open loop with the other's run at the
+ * adapter's rate.
+ */
+export function buildRatios(adapter, other) {
   // A phase name can repeat (BENCH_CONCURRENCY=64,64): the nth pairs with the other's nth.
   const seen = new Map()
-  return adapter.phases
+  const byName = adapter.phases
     .filter((phase) => !phase.name.startsWith('warm-up') && phase.name !== 'soak')
     .map((phase) => {
       const nth = seen.get(phase.name) ?? 0
       seen.set(phase.name, nth + 1)
-      const match = floor.phases.filter((f) => f.name === phase.name)[nth]
-      if (!match) return undefined
-      return {
-        phase: phase.name,
-        throughput: phase.loginsPerSecond / match.loginsPerSecond,
-        p99: phase.latencyMs.login.p99 / match.latencyMs.login.p99,
-      }
+      const match = other.phases.filter((o) => o.name === phase.name)[nth]
+      return match && compare(phase.name, phase, match)
     })
     .filter(Boolean)
+  const adapterOpen = adapter.phases.find((p) => p.name.startsWith('open'))
+  const otherAtAdapterRate = other.phases.find((p) => p.name.includes("adapter's 50%"))
+  return [
+    {
+      phase: 'best closed loop',
+      throughput: adapter.maxLoginsPerSecond / other.maxLoginsPerSecond,
+      p99: null,
+    },
+    ...byName,
+    ...(adapterOpen && otherAtAdapterRate
+      ? [compare(`${adapterOpen.name.split(' (')[0]} (same rate)`, adapterOpen, otherAtAdapterRate)]
+      : []),
+  ]
+}
+
+function compare(name, phase, other) {
+  return {
+    phase: name,
+    throughput: phase.loginsPerSecond / other.loginsPerSecond,
+    p99: phase.latencyMs.login.p99 / other.latencyMs.login.p99,
+  }
 }
 
 export function buildChecks(adapter, floor) {

@@ -30,6 +30,12 @@ interface BenchOutput {
   revisions: { adapter: string | null }
 }
 
+/** Only PATH from this process: a BENCH_* variable in the developer's shell must not leak in. */
+const benchEnv = (vars: Record<string, string>) => ({
+  PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+  ...vars,
+})
+
 // The benchmark is part of what #6 delivers: this runs `bench/run.mjs` end to end with short
 // phases (stub provider, load generator, the built adapter and the floor, all real processes)
 // and checks that every login completed with a Jitsi JWT that verified. It asserts no speed:
@@ -39,13 +45,12 @@ it('runs the login-storm benchmark end to end with every login verified', async 
   try {
     const child = spawn(process.execPath, ['bench/run.mjs'], {
       cwd: repoRoot,
-      env: {
-        PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+      env: benchEnv({
         BENCH_DURATION_S: '1',
         BENCH_CONCURRENCY: '1,8',
         BENCH_LOGINS: '5000',
         BENCH_RESULTS_DIR: resultsDir,
-      },
+      }),
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let stdout = ''
@@ -125,15 +130,14 @@ it('runs the login-storm benchmark end to end with every login verified', async 
 it('refuses bad benchmark settings all at once, naming each, before starting anything', () => {
   const run = spawnSync(process.execPath, ['bench/run.mjs'], {
     cwd: repoRoot,
-    env: {
-      PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+    env: benchEnv({
       BENCH_CONCURRENCY: '1,abc',
       BENCH_ALG: 'HS256',
       BENCH_TARGETS: 'adaptor,floor',
       BENCH_DURATION_S: '0',
       BENCH_OPEN_RATE: 'fast',
       BENCH_TARGET_ENV: 'UV_THREADPOOL_SIZE',
-    },
+    }),
     encoding: 'utf8',
     timeout: 10_000,
   })
