@@ -23,7 +23,7 @@ import { readSettings, toEnv } from './lib/settings.mjs'
 
 const benchDir = dirname(fileURLToPath(import.meta.url))
 const rootDir = dirname(benchDir)
-const { settings, problems } = readSettings(process.env, process.argv, { join, benchDir })
+const { settings, problems } = readSettings(process.env, process.argv, benchDir)
 if (problems.length > 0) {
   for (const problem of problems) console.error(`bench: ${problem}`)
   console.error(`bench: ${problems.length} setting(s) to fix; see BENCHMARKS.md, "Run it"`)

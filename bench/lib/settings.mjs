@@ -1,5 +1,6 @@
 // The benchmark's knobs (BENCH_*), read from the environment and checked all at once, so a
 // mistyped value stops the run before anything starts instead of producing a report of NaNs.
+import { join } from 'node:path'
 
 const knownTargets = ['adapter', 'floor', 'baseline']
 const algorithms = ['ES256', 'RS256']
@@ -8,7 +9,7 @@ const algorithms = ['ES256', 'RS256']
  * Reads the settings; `problems` names each bad variable with what it accepts. `benchDir` is
  * the default home of the JSON results.
  */
-export function readSettings(env, argv, { join, benchDir }) {
+export function readSettings(env, argv, benchDir) {
   const problems = []
   const quick = argv.includes('--quick') || env.BENCH_QUICK === '1'
 
